@@ -1,7 +1,16 @@
+using Discounts.Web.Infrastructure;
+
 // Verbs beside the default `serve`: each one runs and exits without starting the web host.
-return args.FirstOrDefault() switch
+var verb = args.FirstOrDefault();
+switch (verb)
 {
-    _ => 0,
-};
+    case null or "serve":
+    case { } when verb.StartsWith('-'):
+        await WebHost.Build(verb == "serve" ? args[1..] : args).RunAsync();
+        return 0;
+    default:
+        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default).");
+        return 2;
+}
 
 public partial class Program;

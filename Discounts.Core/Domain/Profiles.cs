@@ -1,0 +1,18 @@
+namespace Discounts.Core.Domain;
+
+/// <summary>What every later decision reads about a user; the JSON columns hold the profile's parts.</summary>
+public sealed class UserProfile
+{
+    public long UserId { get; set; }
+    public User? User { get; set; }
+    /// <summary>Grows by one each time the profile is rebuilt, so caches keyed on it stay correct.</summary>
+    public int Version { get; set; }
+    public string KeywordsJson { get; set; } = "[]";
+    public string TopicsJson { get; set; } = "[]";
+    public string BehaviourJson { get; set; } = "{}";
+    /// <summary>The compact rendering the scorer reads, the same in training and serving.</summary>
+    public string ProfileText { get; set; } = "";
+    /// <summary>Which fitted text model (vocabulary and topics) produced the keywords and topics.</summary>
+    public string TextModelVersion { get; set; } = "";
+    public DateTime UpdatedAt { get; set; }
+}

@@ -1,0 +1,94 @@
+using System.Net.Http.Headers;
+using Discounts.Web.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+
+namespace Discounts.Tests;
+
+/// <summary>
+/// The one web host of the test run: a real SQLite file in a temp directory, seeded with the demo shop, Hangfire in
+/// memory, and one API key per role. Started on first use, so pure unit tests never pay for it.
+/// </summary>
+public static class TestHost
+{
+    public static readonly IReadOnlyDictionary<ApiRole, string> Keys = Enum.GetValues<ApiRole>()
+        .ToDictionary(role => role, role => $"test-{role.ToString().ToLowerInvariant()}-key-0123456789");
+
+    private static readonly Lazy<DiscountsFactory> LazyFactory = new(() => new DiscountsFactory());
+
+    public static DiscountsFactory Factory => LazyFactory.Value;
+
+    public static string DataDirectory => Factory.DataDirectory;
+
+    public static HttpClient Client(ApiRole? role)
+    {
+        var client = Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        if (role is { } known)
+        {
+            client.DefaultRequestHeaders.Add(ApiKeyStore.HeaderName, Keys[known]);
+        }
+
+        client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        return client;
+    }
+
+    internal static void DisposeIfStarted()
+    {
+        if (LazyFactory.IsValueCreated)
+        {
+            LazyFactory.Value.Dispose();
+        }
+    }
+}
+
+public sealed class DiscountsFactory : WebApplicationFactory<Program>
+{
+    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("discounts-tests-").FullName;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.ConfigureAppConfiguration((_, configuration) =>
+        {
+            var settings = new Dictionary<string, string?>
+            {
+                ["Storage:DataDirectory"] = DataDirectory,
+                ["Jobs:Storage"] = nameof(JobStorageKind.InMemory),
+            };
+            var index = 0;
+            foreach (var (role, key) in TestHost.Keys)
+            {
+                settings[$"Auth:Keys:{index}:Key"] = key;
+                settings[$"Auth:Keys:{index}:Role"] = role.ToString();
+                index++;
+            }
+
+            configuration.AddInMemoryCollection(settings);
+        });
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(DataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still held open by a background thread; the temp directory is cleaned by the OS.
+            }
+        }
+    }
+}
+
+[SetUpFixture]
+public sealed class TestRun
+{
+    [OneTimeTearDown]
+    public void StopHost() => TestHost.DisposeIfStarted();
+}

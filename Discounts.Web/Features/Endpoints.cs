@@ -1,0 +1,19 @@
+using Discounts.Web.Features.Items;
+using Discounts.Web.Features.Users;
+
+namespace Discounts.Web.Features;
+
+/// <summary>One route group per slice folder; each slice maps its own endpoint into it.</summary>
+public static class Endpoints
+{
+    public static void MapDiscountsApi(this IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup("/api");
+
+        var items = api.MapGroup("/items").WithTags("Items");
+        ListItems.Map(items);
+
+        var users = api.MapGroup("/users").WithTags("Users");
+        ListUsers.Map(users);
+    }
+}

@@ -1,0 +1,79 @@
+using System.ComponentModel.DataAnnotations;
+using Discounts.Core.Data;
+using Hangfire;
+using Hangfire.Storage.SQLite;
+using Microsoft.Extensions.Options;
+
+namespace Discounts.Web.Infrastructure;
+
+public enum JobStorageKind
+{
+    /// <summary>A SQLite file beside the shop database: the embedded default.</summary>
+    Sqlite,
+    /// <summary>Memory only, for tests.</summary>
+    InMemory,
+}
+
+public sealed class JobsOptions
+{
+    public const string Section = "Jobs";
+
+    public JobStorageKind Storage { get; set; } = JobStorageKind.Sqlite;
+
+    /// <summary>Workers for profile, uplift and other light jobs.</summary>
+    [Range(1, 64)]
+    public int WorkerCount { get; set; } = 2;
+}
+
+public static class Queues
+{
+    public const string Default = "default";
+    /// <summary>Only training servers listen here, one job at a time.</summary>
+    public const string Training = "training";
+}
+
+public static class JobsSetup
+{
+    public static IServiceCollection AddDiscountsJobs(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<JobsOptions>().Bind(configuration.GetSection(JobsOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddHangfire((sp, hangfire) =>
+        {
+            hangfire.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+                .UseSimpleAssemblyNameTypeSerializer()
+                .UseRecommendedSerializerSettings();
+            var options = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
+            if (options.Storage == JobStorageKind.InMemory)
+            {
+                hangfire.UseInMemoryStorage();
+            }
+            else
+            {
+                var paths = sp.GetRequiredService<DataPaths>();
+                paths.EnsureCreated();
+                hangfire.UseSQLiteStorage(paths.HangfireDatabase);
+            }
+        });
+        services.AddHangfireServer((sp, server) =>
+        {
+            server.ServerName = $"{Environment.MachineName}:default";
+            server.Queues = [Queues.Default];
+            server.WorkerCount = sp.GetRequiredService<IOptions<JobsOptions>>().Value.WorkerCount;
+        });
+        services.AddHangfireServer(server =>
+        {
+            server.ServerName = $"{Environment.MachineName}:training";
+            server.Queues = [Queues.Training];
+            server.WorkerCount = 1;
+        });
+        return services;
+    }
+
+    public static void MapDiscountsDashboard(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapHangfireDashboardWithAuthorizationPolicy(Policies.Science, "/hangfire", new DashboardOptions
+        {
+            DisplayStorageConnectionString = false,
+            DashboardTitle = "Discounts jobs",
+            AppPath = "/",
+        });
+}
