@@ -1,3 +1,4 @@
+using Discounts.Web.Cli;
 using Discounts.Web.Infrastructure;
 
 // Verbs beside the default `serve`: each one runs and exits without starting the web host.
@@ -8,9 +9,25 @@ switch (verb)
     case { } when verb.StartsWith('-'):
         await WebHost.Build(verb == "serve" ? args[1..] : args).RunAsync();
         return 0;
+    case "evaluate-uplift":
+        return RunVerb(() => EvaluateUpliftVerb.Run(args[1..]));
     default:
-        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default).");
+        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default), evaluate-uplift.");
         return 2;
+}
+
+// A verb's usage error is a message and exit code 2, not a stack trace.
+static int RunVerb(Func<int> verb)
+{
+    try
+    {
+        return verb();
+    }
+    catch (CliException error)
+    {
+        Console.Error.WriteLine(error.Message);
+        return 2;
+    }
 }
 
 public partial class Program;
