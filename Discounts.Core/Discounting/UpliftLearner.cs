@@ -10,6 +10,8 @@ namespace Discounts.Core.Discounting;
 /// </summary>
 public sealed record UpliftLearnerOptions
 {
+    public UpliftLearnerKind Kind { get; init; } = UpliftLearnerKind.XLearner;
+
     public int Leaves { get; init; } = 4;
     public int Iterations { get; init; } = 100;
     public double LearningRate { get; init; } = 0.05;
@@ -17,21 +19,34 @@ public sealed record UpliftLearnerOptions
     public double L2Regularisation { get; init; } = 1.0;
 }
 
+public enum UpliftLearnerKind
+{
+    /// <summary>One outcome model per arm; uplift is the difference of two predictions.</summary>
+    TLearner,
+    /// <summary>
+    /// The T-learner's outcome models impute each row's individual effect (Künzel et al., 2019), and a second stage
+    /// regresses those effects directly. The effect is usually simpler than either outcome, so it is learned better.
+    /// </summary>
+    XLearner,
+}
+
 /// <summary>
-/// A T-learner: one gradient-boosted classifier (ML.NET LightGBM) per treatment arm, each fitted only on the rows that
-/// received that arm. The uplift of arm a over arm 0 for a row is p_a(x) − p_0(x). Arms are discount levels in the
-/// product and e-mail versus none in the Hillstrom evaluation.
+/// Gradient-boosted (ML.NET LightGBM) uplift learners over arms 0..k: one classifier per arm, fitted only on the rows
+/// that received it, and for the X-learner, effect regressors for every arm against arm 0. Arms are discount levels
+/// in the product and e-mail versus none in the Hillstrom evaluation.
 /// </summary>
 public sealed class UpliftLearner
 {
     private readonly MLContext ml;
     private readonly ITransformer[] arms;
+    private readonly (ITransformer OnTreated, ITransformer OnControl, double TreatedShare)?[] effects;
     private readonly int featureCount;
 
-    private UpliftLearner(MLContext ml, ITransformer[] arms, int featureCount)
+    private UpliftLearner(MLContext ml, ITransformer[] arms, (ITransformer, ITransformer, double)?[] effects, int featureCount)
     {
         this.ml = ml;
         this.arms = arms;
+        this.effects = effects;
         this.featureCount = featureCount;
     }
 
@@ -71,22 +86,65 @@ public sealed class UpliftLearner
             models[arm] = trainer.Fit(data);
         }
 
-        return new UpliftLearner(ml, models, featureCount);
+        var effects = new (ITransformer, ITransformer, double)?[armCount];
+        if (options.Kind == UpliftLearnerKind.XLearner)
+        {
+            var control = rows.Where(r => r.Arm == 0).ToList();
+            var controlPredictions = PredictArms(ml, models, featureCount, control.Select(r => r.Features).ToList());
+            for (var arm = 1; arm < armCount; arm++)
+            {
+                var treated = rows.Where(r => r.Arm == arm).ToList();
+                var treatedOnControlModel = PredictArms(ml, models, featureCount, treated.Select(r => r.Features).ToList());
+                var onTreated = treated.Select((r, i) => new EffectRow { Features = r.Features, Label = (float)(B(r.Outcome) - treatedOnControlModel[i][0]) });
+                var onControl = control.Select((r, i) => new EffectRow { Features = r.Features, Label = (float)(controlPredictions[i][arm] - B(r.Outcome)) });
+                effects[arm] = (FitEffect(ml, onTreated, featureCount, options, seed), FitEffect(ml, onControl, featureCount, options, seed),
+                    treated.Count / (double)(treated.Count + control.Count));
+            }
+        }
+
+        return new UpliftLearner(ml, models, effects, featureCount);
     }
 
-    /// <summary>p(outcome | x, arm) for every row and arm: result[row][arm].</summary>
+    /// <summary>
+    /// p(outcome | x, arm) for every row and arm: result[row][arm]. For the X-learner, arm a is p_0(x) plus the
+    /// effect estimate, blended from both second-stage models as Künzel et al. weight them, and clipped to [0, 1].
+    /// </summary>
     public double[][] Predict(IReadOnlyList<float[]> features)
     {
-        var result = features.Select(_ => new double[arms.Length]).ToArray();
+        var result = PredictArms(ml, arms, featureCount, features);
+        for (var arm = 1; arm < arms.Length; arm++)
+        {
+            if (effects[arm] is not { } effect || features.Count == 0)
+            {
+                continue;
+            }
+
+            var data = Unlabelled(ml, features, featureCount);
+            var onTreated = effect.OnTreated.Transform(data).GetColumn<float>("Score").ToArray();
+            var onControl = effect.OnControl.Transform(data).GetColumn<float>("Score").ToArray();
+            for (var row = 0; row < features.Count; row++)
+            {
+                // The control-fitted effect model gets the treated share as weight, and the other the rest.
+                var uplift = effect.TreatedShare * onControl[row] + (1 - effect.TreatedShare) * onTreated[row];
+                result[row][arm] = Math.Clamp(result[row][0] + uplift, 0, 1);
+            }
+        }
+
+        return result;
+    }
+
+    private static double[][] PredictArms(MLContext ml, ITransformer[] models, int featureCount, IReadOnlyList<float[]> features)
+    {
+        var result = features.Select(_ => new double[models.Length]).ToArray();
         if (features.Count == 0)
         {
             return result;
         }
 
-        var data = ml.Data.LoadFromEnumerable(features.Select(f => new UnlabelledRow { Features = f }), Schema<UnlabelledRow>(featureCount));
-        for (var arm = 0; arm < arms.Length; arm++)
+        var data = Unlabelled(ml, features, featureCount);
+        for (var arm = 0; arm < models.Length; arm++)
         {
-            var probabilities = arms[arm].Transform(data).GetColumn<float>("Probability").ToArray();
+            var probabilities = models[arm].Transform(data).GetColumn<float>("Probability").ToArray();
             for (var row = 0; row < probabilities.Length; row++)
             {
                 result[row][arm] = probabilities[row];
@@ -95,6 +153,24 @@ public sealed class UpliftLearner
 
         return result;
     }
+
+    private static ITransformer FitEffect(MLContext ml, IEnumerable<EffectRow> rows, int featureCount, UpliftLearnerOptions options, int seed) =>
+        ml.Regression.Trainers.LightGbm(new LightGbmRegressionTrainer.Options
+        {
+            NumberOfLeaves = options.Leaves,
+            NumberOfIterations = options.Iterations,
+            LearningRate = options.LearningRate,
+            MinimumExampleCountPerLeaf = options.MinimumRowsPerLeaf,
+            Seed = seed,
+            NumberOfThreads = 1,
+            Silent = true,
+            Verbose = false,
+        }).Fit(ml.Data.LoadFromEnumerable(rows.ToList(), Schema<EffectRow>(featureCount)));
+
+    private static IDataView Unlabelled(MLContext ml, IReadOnlyList<float[]> features, int featureCount) =>
+        ml.Data.LoadFromEnumerable(features.Select(f => new UnlabelledRow { Features = f }), Schema<UnlabelledRow>(featureCount));
+
+    private static double B(bool value) => value ? 1 : 0;
 
     private static SchemaDefinition Schema<T>(int featureCount)
     {
@@ -107,6 +183,12 @@ public sealed class UpliftLearner
     {
         public float[] Features { get; set; } = [];
         public bool Label { get; set; }
+    }
+
+    private sealed class EffectRow
+    {
+        public float[] Features { get; set; } = [];
+        public float Label { get; set; }
     }
 
     private sealed class UnlabelledRow

@@ -14,7 +14,7 @@ public static class EvaluateUpliftVerb
 {
     public static int Run(IReadOnlyList<string> args)
     {
-        var options = CliArguments.Parse(args, "format", "input", "treatment", "outcome", "seeds", "leaves", "iterations", "learning-rate", "min-leaf");
+        var options = CliArguments.Parse(args, "format", "input", "treatment", "outcome", "seeds", "leaves", "iterations", "learning-rate", "min-leaf", "learner");
         var format = options.Optional("format", "hillstrom");
         if (format != "hillstrom")
         {
@@ -41,6 +41,12 @@ public static class EvaluateUpliftVerb
         var defaults = new UpliftLearnerOptions();
         var learnerOptions = new UpliftLearnerOptions
         {
+            Kind = options.Optional("learner", "x") switch
+            {
+                "x" => UpliftLearnerKind.XLearner,
+                "t" => UpliftLearnerKind.TLearner,
+                _ => throw new CliException("--learner must be 'x' or 't'."),
+            },
             Leaves = options.Int("leaves", defaults.Leaves, 2, 1024),
             Iterations = options.Int("iterations", defaults.Iterations, 1, 10_000),
             LearningRate = options.Double("learning-rate", defaults.LearningRate, 1e-4, 1),
@@ -52,7 +58,7 @@ public static class EvaluateUpliftVerb
             ["dataset"] = "hillstrom",
             ["treatment"] = treatment,
             ["outcome"] = outcome,
-            ["learner"] = "t-learner/lightgbm",
+            ["learner"] = $"{learnerOptions.Kind}/lightgbm",
             ["options"] = learnerOptions,
             ["rows"] = result.Rows,
             ["qini"] = Rounded(result.Qini),
@@ -60,9 +66,11 @@ public static class EvaluateUpliftVerb
             ["uplift@30"] = Rounded(result.UpliftAt30),
             ["seeds"] = result.Seeds,
             ["minutes"] = Math.Round(Stopwatch.GetElapsedTime(started).TotalMinutes, 2),
-        }));
+        }, JsonOptions));
         return 0;
     }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
 
     private static object Rounded(MeanSd value) => new { mean = Math.Round(value.Mean, 4), sd = Math.Round(value.Sd, 4) };
 }

@@ -1,3 +1,4 @@
+using Discounts.Web.Features.Discounts;
 using Discounts.Web.Features.Items;
 using Discounts.Web.Features.Users;
 
@@ -15,5 +16,10 @@ public static class Endpoints
 
         var users = api.MapGroup("/users").WithTags("Users");
         ListUsers.Map(users);
+
+        var discounts = api.MapGroup("/discounts").WithTags("Discounts");
+        QuoteDiscount.Map(discounts);
+        RedeemOffer.Map(discounts);
+        TrainUpliftModel.Map(discounts);
     }
 }

@@ -15,6 +15,13 @@ public sealed class NotFoundException(string what, string id) : Exception($"{wha
 /// <summary>Thrown by a handler when the request clashes with the current state; becomes a 409.</summary>
 public sealed class ConflictException(string message) : Exception(message);
 
+/// <summary>Thrown by a handler for any other refusal with its own status (410 for an expired offer, say).</summary>
+public sealed class ProblemException(int status, string title, string detail) : Exception(detail)
+{
+    public int Status { get; } = status;
+    public string Title { get; } = title;
+}
+
 /// <summary>
 /// The one place that turns failures into ProblemDetails: validation and binding errors become a 400 naming the
 /// field, missing things a 404, clashes a 409, and anything unexpected a 500 without internals.
@@ -41,6 +48,10 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             ConflictException conflict => new ProblemDetails
             {
                 Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message,
+            },
+            ProblemException refusal => new ProblemDetails
+            {
+                Status = refusal.Status, Title = refusal.Title, Detail = refusal.Message,
             },
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => new ProblemDetails
             {

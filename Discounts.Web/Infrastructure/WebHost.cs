@@ -26,6 +26,7 @@ public static class WebHost
         services.AddApiKeyAuthentication(builder.Configuration);
         services.AddDiscountsJobs(builder.Configuration);
         services.AddDiscountsHealth();
+        services.AddDiscountsDiscounting(builder.Configuration);
         services.AddDiscountsTelemetry();
         services.AddDiscountsOpenApi();
         services.AddMediator((Mediator.MediatorOptions options) =>
@@ -44,6 +45,7 @@ public static class WebHost
         var app = builder.Build();
         // Resolved now, not at the first request, so a generated Admin key is announced as the host starts.
         app.Services.GetRequiredService<ApiKeyStore>();
+        app.Services.GetRequiredService<Hangfire.IRecurringJobManager>().ScheduleDiscountingJobs();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();

@@ -1,0 +1,120 @@
+namespace Discounts.Core.Discounting;
+
+/// <summary>What the policy knows about one (user, item) when it quotes.</summary>
+public sealed record PolicyInput(
+    long PriceCents,
+    long CostCents,
+    IReadOnlyList<double> PurchaseProbabilityByLevel,
+    bool ConsentsToPersonalisation,
+    int DiscountsLeftToday,
+    long? BudgetLeftCents);
+
+public sealed record PolicyDecision(
+    int Percent,
+    long FinalPriceCents,
+    double ProbabilityWithout,
+    double ProbabilityWith,
+    double ExpectedIncrementalProfitCents,
+    double Propensity,
+    bool IsExploration,
+    IReadOnlyList<string> Constraints);
+
+/// <summary>
+/// Picks the discount level that maximises expected incremental profit over no discount:
+/// (p(d) − p(0)) × (price × (1 − d) − cost) − p(0) × price × d.
+/// The second term is what a discount costs on purchases that would have happened anyway, so a sure thing gets
+/// nothing. Levels that break a guardrail are never candidates; an exploration share draws uniformly among the rest.
+/// </summary>
+public sealed class DiscountPolicy(DiscountingOptions options)
+{
+    public static long FinalPrice(long priceCents, int percent) => priceCents * (100 - percent) / 100;
+
+    public static double IncrementalProfit(long priceCents, long costCents, double p0, double pd, int percent)
+    {
+        var d = percent / 100.0;
+        return (pd - p0) * (priceCents * (1 - d) - costCents) - p0 * priceCents * d;
+    }
+
+    public long MarginFloorPrice(long costCents) => (long)Math.Ceiling(costCents * (1 + options.MarginFloor));
+
+    public PolicyDecision Decide(PolicyInput input, Random random)
+    {
+        if (input.PurchaseProbabilityByLevel.Count != options.Ladder.Length)
+        {
+            throw new ArgumentException("One purchase probability per ladder level is needed.", nameof(input));
+        }
+
+        var constraints = new List<string>();
+        var allowed = AllowedLevels(input, constraints);
+        var p0 = input.PurchaseProbabilityByLevel[0];
+        var greedy = allowed.MaxBy(level => (Profit(input, level), -level));
+        var explore = allowed.Count > 1 && random.NextDouble() < options.ExplorationShare;
+        var chosen = explore ? allowed[random.Next(allowed.Count)] : greedy;
+        var uniform = options.ExplorationShare / allowed.Count;
+        var propensity = allowed.Count == 1 ? 1 : uniform + (chosen == greedy ? 1 - options.ExplorationShare : 0);
+        var percent = options.Ladder[chosen];
+        return new PolicyDecision(
+            percent,
+            FinalPrice(input.PriceCents, percent),
+            p0,
+            input.PurchaseProbabilityByLevel[chosen],
+            Profit(input, chosen),
+            propensity,
+            explore,
+            constraints);
+    }
+
+    private double Profit(PolicyInput input, int level) => level == 0
+        ? 0
+        : IncrementalProfit(input.PriceCents, input.CostCents, input.PurchaseProbabilityByLevel[0], input.PurchaseProbabilityByLevel[level], options.Ladder[level]);
+
+    /// <summary>Ladder indices that break no guardrail; 0 (no discount) is always allowed.</summary>
+    private List<int> AllowedLevels(PolicyInput input, List<string> constraints)
+    {
+        if (!input.ConsentsToPersonalisation)
+        {
+            constraints.Add("the customer has not agreed to personalised offers");
+            return [0];
+        }
+
+        if (input.DiscountsLeftToday <= 0)
+        {
+            constraints.Add($"the daily limit of {options.MaxDiscountsPerUserPerDay} discounts is reached");
+            return [0];
+        }
+
+        var allowed = new List<int> { 0 };
+        var floor = MarginFloorPrice(input.CostCents);
+        for (var level = 1; level < options.Ladder.Length; level++)
+        {
+            var percent = options.Ladder[level];
+            var finalPrice = FinalPrice(input.PriceCents, percent);
+            if (percent > options.MaxPercent)
+            {
+                AddOnce(constraints, $"discounts above {options.MaxPercent}% are not allowed");
+            }
+            else if (finalPrice < floor)
+            {
+                AddOnce(constraints, $"the margin floor keeps the price at or above {floor} cents");
+            }
+            else if (input.BudgetLeftCents is { } budget && input.PriceCents - finalPrice > budget)
+            {
+                AddOnce(constraints, "the campaign budget left is too small for larger discounts");
+            }
+            else
+            {
+                allowed.Add(level);
+            }
+        }
+
+        return allowed;
+    }
+
+    private static void AddOnce(List<string> constraints, string constraint)
+    {
+        if (!constraints.Contains(constraint))
+        {
+            constraints.Add(constraint);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Discounts.Core.Discounting;
+
+/// <summary>The guardrails every quote obeys. Validated at start: a host with a nonsensical ladder does not run.</summary>
+public sealed class DiscountingOptions : IValidatableObject
+{
+    public const string Section = "Discounting";
+
+    /// <summary>The discount levels, in whole percent, that the uplift model prices; must start at 0.</summary>
+    public int[] Ladder { get; set; } = [0, 5, 10, 15, 20];
+
+    [Range(0, 90)]
+    public int MaxPercent { get; set; } = 20;
+
+    /// <summary>The final price is never below cost × (1 + floor).</summary>
+    [Range(0.0, 10.0)]
+    public double MarginFloor { get; set; } = 0.10;
+
+    /// <summary>At most this many discounted quotes, and as many redemptions, per user per UTC day.</summary>
+    [Range(0, 1_000)]
+    public int MaxDiscountsPerUserPerDay { get; set; } = 3;
+
+    [Range(1, 7 * 24 * 60)]
+    public int QuoteLifetimeMinutes { get; set; } = 60;
+
+    /// <summary>The share of quotes whose level is drawn uniformly from the allowed levels, logged with its propensity.</summary>
+    [Range(0.0, 1.0)]
+    public double ExplorationShare { get; set; } = 0.05;
+
+    [Range(1, 200)]
+    public int MaxItemsPerQuote { get; set; } = 50;
+
+    public UpliftLearnerOptions Learner { get; set; } = new() { Leaves = 4, Iterations = 100, MinimumRowsPerLeaf = 50 };
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Ladder.Length < 2 || Ladder[0] != 0)
+        {
+            yield return new ValidationResult("The ladder needs 0 and at least one discount level.", [nameof(Ladder)]);
+        }
+
+        if (Ladder.Zip(Ladder.Skip(1)).Any(pair => pair.First >= pair.Second) || Ladder.Any(level => level is < 0 or > 90))
+        {
+            yield return new ValidationResult("Ladder levels must rise strictly and lie between 0 and 90.", [nameof(Ladder)]);
+        }
+    }
+}

@@ -1,0 +1,183 @@
+using Discounts.Core.Domain;
+
+namespace Discounts.Core.Discounting;
+
+/// <summary>One past event, as much as the uplift features need.</summary>
+public readonly record struct PastEvent(EventKind Kind, string Category, long PriceCents, int DiscountPercent, DateTime OccurredAt, long? OfferId = null);
+
+/// <summary>
+/// What a user's history says at one moment, for one item's category. Computed only from events before that moment,
+/// so training rows never see their own outcome. Holds no protected attribute: only behaviour.
+/// </summary>
+public sealed record UserSignals(
+    int Purchases,
+    long SpendCents,
+    double DaysSinceLastPurchase,
+    int Views,
+    double CategoryAffinity,
+    int CategoryPurchases,
+    double ShareBoughtOnDiscount,
+    double AverageDiscountTaken,
+    double DiscountedOfferBuyRate,
+    double FullPriceOfferBuyRate)
+{
+    /// <summary>Pseudo-counts that pull a user with few offers towards the typical response.</summary>
+    private const double PriorOffers = 3;
+    private const double PriorBuyRate = 0.15;
+
+    /// <summary>How much more often the user bought under a discounted offer than under a full-price one, in the randomised log.</summary>
+    public double OfferResponse => DiscountedOfferBuyRate - FullPriceOfferBuyRate;
+
+    public static UserSignals From(IReadOnlyList<PastEvent> history, DateTime asOf, string category)
+    {
+        int purchases = 0, views = 0, categoryPurchases = 0, categoryTouches = 0, touches = 0, discounted = 0;
+        long spend = 0;
+        double discountSum = 0;
+        DateTime? lastPurchase = null;
+        var offersShown = new Dictionary<long, int>();
+        var offersBought = new HashSet<long>();
+        foreach (var e in history)
+        {
+            if (e.OccurredAt >= asOf)
+            {
+                continue;
+            }
+
+            if (e is { Kind: EventKind.OfferShown, OfferId: { } shown })
+            {
+                offersShown[shown] = e.DiscountPercent;
+            }
+            else if (e is { Kind: EventKind.Purchase, OfferId: { } bought })
+            {
+                offersBought.Add(bought);
+            }
+
+            if (e.Kind is EventKind.View or EventKind.Purchase)
+            {
+                touches++;
+                categoryTouches += e.Category == category ? 1 : 0;
+            }
+
+            if (e.Kind == EventKind.View)
+            {
+                views++;
+            }
+            else if (e.Kind == EventKind.Purchase)
+            {
+                purchases++;
+                spend += e.PriceCents;
+                categoryPurchases += e.Category == category ? 1 : 0;
+                discounted += e.DiscountPercent > 0 ? 1 : 0;
+                discountSum += e.DiscountPercent;
+                lastPurchase = lastPurchase is { } last && last > e.OccurredAt ? last : e.OccurredAt;
+            }
+        }
+
+        return new UserSignals(
+            purchases,
+            spend,
+            lastPurchase is { } at ? Math.Min((asOf - at).TotalDays, 365) : 365,
+            views,
+            touches == 0 ? 0 : categoryTouches / (double)touches,
+            categoryPurchases,
+            purchases == 0 ? 0 : discounted / (double)purchases,
+            purchases == 0 ? 0 : discountSum / purchases,
+            SmoothedRate(offersShown.Where(o => o.Value > 0).Select(o => o.Key), offersBought),
+            SmoothedRate(offersShown.Where(o => o.Value == 0).Select(o => o.Key), offersBought));
+    }
+
+    public static UserSignals None { get; } = new(0, 0, 365, 0, 0, 0, 0, 0, PriorBuyRate, PriorBuyRate);
+
+    private static double SmoothedRate(IEnumerable<long> offers, HashSet<long> bought)
+    {
+        var (shown, converted) = offers.Aggregate((Shown: 0, Bought: 0), (acc, offer) => (acc.Shown + 1, acc.Bought + (bought.Contains(offer) ? 1 : 0)));
+        return (converted + PriorOffers * PriorBuyRate) / (shown + PriorOffers);
+    }
+}
+
+public static class UpliftFeatures
+{
+    public static IReadOnlyList<string> Names { get; } =
+    [
+        "log_price", "margin_share", "purchases", "log_spend", "days_since_purchase", "views",
+        "category_affinity", "category_purchases", "share_bought_on_discount", "average_discount",
+        "discounted_offer_buy_rate", "full_price_offer_buy_rate", "offer_response",
+    ];
+
+    public static float[] Build(UserSignals user, long priceCents, long costCents) =>
+    [
+        (float)Math.Log(1 + priceCents),
+        priceCents == 0 ? 0 : (float)((priceCents - costCents) / (double)priceCents),
+        user.Purchases,
+        (float)Math.Log(1 + user.SpendCents),
+        (float)user.DaysSinceLastPurchase,
+        user.Views,
+        (float)user.CategoryAffinity,
+        user.CategoryPurchases,
+        (float)user.ShareBoughtOnDiscount,
+        (float)user.AverageDiscountTaken,
+        (float)user.DiscountedOfferBuyRate,
+        (float)user.FullPriceOfferBuyRate,
+        (float)user.OfferResponse,
+    ];
+}
+
+/// <summary>The fitted uplift model with the ladder it prices and its version, as quotes use it.</summary>
+public sealed class UpliftModel(UpliftLearner learner, IReadOnlyList<int> ladder, string version, int trainingRows)
+{
+    public string Version { get; } = version;
+    public IReadOnlyList<int> Ladder { get; } = ladder;
+    public int TrainingRows { get; } = trainingRows;
+
+    /// <summary>p(buy) at each ladder level for each row, made non-decreasing in the discount (a deeper cut never lowers it).</summary>
+    public double[][] PurchaseProbabilities(IReadOnlyList<float[]> features) =>
+        learner.Predict(features).Select(MonotoneInDiscount).ToArray();
+
+    private static double[] MonotoneInDiscount(double[] byLevel)
+    {
+        for (var level = 1; level < byLevel.Length; level++)
+        {
+            byLevel[level] = Math.Max(byLevel[level], byLevel[level - 1]);
+        }
+
+        return byLevel;
+    }
+}
+
+/// <summary>Turns the randomised offer log into T-learner rows: arm = ladder level, outcome = bought while the offer stood.</summary>
+public static class UpliftTraining
+{
+    public sealed record LoggedOffer(long UserId, long ItemId, string Category, long PriceCents, long CostCents, int Percent, DateTime At, bool Bought);
+
+    public static List<UpliftRow> Rows(IEnumerable<LoggedOffer> offers, IReadOnlyDictionary<long, List<PastEvent>> historyByUser, IReadOnlyList<int> ladder)
+    {
+        var rows = new List<UpliftRow>();
+        foreach (var offer in offers)
+        {
+            var arm = IndexOf(ladder, offer.Percent);
+            if (arm < 0)
+            {
+                continue;
+            }
+
+            var history = historyByUser.TryGetValue(offer.UserId, out var events) ? events : [];
+            var signals = UserSignals.From(history, offer.At, offer.Category);
+            rows.Add(new UpliftRow(UpliftFeatures.Build(signals, offer.PriceCents, offer.CostCents), arm, offer.Bought));
+        }
+
+        return rows;
+    }
+
+    private static int IndexOf(IReadOnlyList<int> ladder, int percent)
+    {
+        for (var i = 0; i < ladder.Count; i++)
+        {
+            if (ladder[i] == percent)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}

@@ -1,0 +1,167 @@
+using System.Net;
+using System.Net.Http.Json;
+using Discounts.Core.Data;
+using Discounts.Core.Domain;
+using Discounts.Web.Features.Discounts;
+using Discounts.Web.Infrastructure;
+using Mediator;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Discounts.Tests.Web;
+
+public sealed class DiscountEndpointTests
+{
+    [Test]
+    public async Task QuoteDiscount_WhenDemoUserAsks_StoresOneExplainedQuotePerItemWithinGuardrails()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        var itemIds = Enumerable.Range(1, 12).Select(i => $"sku-{i:D6}").ToList();
+
+        var response = await client.PostAsJsonAsync("/api/discounts/quotes", new { userId = "user-00042", itemIds });
+        var result = await response.Content.ReadFromJsonAsync<QuoteDiscount.Result>(TestJson.Options);
+
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var offerIds = result!.Quotes.Select(q => q.OfferId).ToList();
+        var stored = await db.Offers.Include(o => o.Item).Where(o => offerIds.Contains(o.ExternalId)).ToListAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(result.Quotes.Select(q => q.ItemId), Is.EqualTo(itemIds));
+            Assert.That(stored, Has.Count.EqualTo(12));
+            Assert.That(stored, Has.All.Matches<Offer>(o => o.FinalPriceCents >= Math.Ceiling(o.Item!.CostCents * 1.10)));
+            Assert.That(stored, Has.All.Matches<Offer>(o => o.DiscountPercent <= 20 && o.Propensity is > 0 and <= 1));
+            Assert.That(result.Quotes, Has.All.Matches<QuoteDiscount.Quote>(q => q.Reason.Contains("Profile:") && q.ModelVersion.StartsWith("uplift-")));
+            Assert.That(result.Quotes, Has.All.Matches<QuoteDiscount.Quote>(q => q.ExpiresAt > DateTime.UtcNow));
+        });
+    }
+
+    [Test]
+    public async Task TrainUpliftModel_WhenRunOnDemoHistory_LearnsFromEveryRandomisedOfferAndSwapsIn()
+    {
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var trained = await scope.ServiceProvider.GetRequiredService<ISender>().Send(new TrainUpliftModel.Command());
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var randomised = await db.Offers.CountAsync(o => o.IsExploration);
+
+        Assert.That(trained.TrainingRows, Is.EqualTo(randomised).And.GreaterThan(5_000));
+        Assert.That(trained.BoughtRows, Is.InRange(trained.TrainingRows / 20, trained.TrainingRows / 2));
+        Assert.That(scope.ServiceProvider.GetRequiredService<UpliftModelStore>().Current!.Version, Is.EqualTo(trained.Version));
+    }
+
+    [Test]
+    public async Task QuoteDiscount_WhenUserIsUnknown_Returns404Problem()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        var response = await client.PostAsJsonAsync("/api/discounts/quotes", new { userId = "nobody-at-all", itemIds = new[] { "sku-000001" } });
+        await response.AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [TestCase("""{"userId":"user-00001","itemIds":["sku-000001","no-such-item"]}""", "itemIds[1]")]
+    [TestCase("""{"userId":"user-00001","itemIds":[]}""", "itemIds")]
+    [TestCase("""{"userId":"user-00001","itemIds":["sku-000001","sku-000001"]}""", "itemIds")]
+    [TestCase("""{"userId":"","itemIds":["sku-000001"]}""", "userId")]
+    [TestCase("""{"userId":"user-00001","itemIds":["sku-000001"],"campaignId":"nope"}""", "campaignId")]
+    [TestCase("""{"userId":"user-00001","itemIds":"sku-000001"}""", "itemIds")]
+    [TestCase("""{"userId":"user-00001","itemIds":[1,2""", "itemIds[0]")]
+    public async Task QuoteDiscount_WhenBodyIsBad_Returns400NamingTheField(string json, string field)
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        var response = await client.PostAsync("/api/discounts/quotes", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+        await response.AssertFieldErrorAsync(field);
+    }
+
+    [Test]
+    public async Task RedeemOffer_WhenRedeemedTwice_ChargesTheBudgetOnce()
+    {
+        var (campaign, offers) = await ArrangeOffersAsync(budgetCents: 10_000, count: 1);
+        using var client = TestHost.Client(ApiRole.Shop);
+
+        var first = await client.PostAsJsonAsync($"/api/discounts/offers/{offers[0].Offer}/redeem", new { userId = offers[0].User });
+        var second = await client.PostAsJsonAsync($"/api/discounts/offers/{offers[0].Offer}/redeem", new { userId = offers[0].User });
+        var again = await second.Content.ReadFromJsonAsync<RedeemOffer.Result>(TestJson.Options);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(second.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(again!.AlreadyRedeemed, Is.True);
+            Assert.That(await SpentAsync(campaign), Is.EqualTo(1_000));
+        });
+    }
+
+    [Test]
+    public async Task RedeemOffer_WhenManyRedeemConcurrentlyAgainstASmallBudget_NeverOverspends()
+    {
+        // Each discount is 1 000 cents; the budget funds exactly three of the twenty.
+        var (campaign, offers) = await ArrangeOffersAsync(budgetCents: 3_500, count: 20);
+        var responses = await Task.WhenAll(offers.Select(async o =>
+        {
+            using var client = TestHost.Client(ApiRole.Shop);
+            return await client.PostAsJsonAsync($"/api/discounts/offers/{o.Offer}/redeem", new { userId = o.User });
+        }));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.OK), Is.EqualTo(3));
+            Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.Conflict), Is.EqualTo(17));
+            Assert.That(await SpentAsync(campaign), Is.EqualTo(3_000));
+        });
+    }
+
+    [Test]
+    public async Task RedeemOffer_WhenExpiredForeignOrUnknown_RefusesWithClearProblems()
+    {
+        var (_, offers) = await ArrangeOffersAsync(budgetCents: 10_000, count: 2, expired: [true, false]);
+        using var client = TestHost.Client(ApiRole.Shop);
+
+        await (await client.PostAsJsonAsync($"/api/discounts/offers/{offers[0].Offer}/redeem", new { userId = offers[0].User }))
+            .AssertProblemAsync(HttpStatusCode.Gone);
+        await (await client.PostAsJsonAsync($"/api/discounts/offers/{offers[1].Offer}/redeem", new { userId = "user-00999" }))
+            .AssertProblemAsync(HttpStatusCode.Forbidden);
+        await (await client.PostAsJsonAsync("/api/discounts/offers/off_unknown/redeem", new { userId = offers[1].User }))
+            .AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await client.PostAsJsonAsync($"/api/discounts/offers/{offers[1].Offer}/redeem", new { userId = "" }))
+            .AssertFieldErrorAsync("userId");
+    }
+
+    private static long nextArrangement;
+
+    /// <summary>A fresh campaign and one 10 % offer on a 10 000-cent price per distinct demo user, so caps do not interfere.</summary>
+    private static async Task<(long Campaign, List<(string Offer, string User)> Offers)> ArrangeOffersAsync(long budgetCents, int count, bool[]? expired = null)
+    {
+        var arrangement = Interlocked.Increment(ref nextArrangement);
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var campaign = new Campaign { ExternalId = $"test-{Guid.NewGuid():N}", Name = "test", BudgetCents = budgetCents, StartsAt = DateTime.UtcNow.AddDays(-1), IsActive = true };
+        db.Campaigns.Add(campaign);
+        var users = await db.Users.OrderBy(u => u.Id).Skip((int)(600 + arrangement * 25)).Take(count).ToListAsync();
+        var item = await db.Items.OrderBy(i => i.Id).FirstAsync();
+        var offers = users.Select((user, i) => new Offer
+        {
+            ExternalId = $"off_test_{Guid.NewGuid():N}",
+            UserId = user.Id,
+            ItemId = item.Id,
+            Campaign = campaign,
+            DiscountPercent = 10,
+            ListPriceCents = 10_000,
+            FinalPriceCents = 9_000,
+            Propensity = 1,
+            Status = OfferStatus.Quoted,
+            CreatedAt = DateTime.UtcNow,
+            ExpiresAt = expired?[i] == true ? DateTime.UtcNow.AddMinutes(-1) : DateTime.UtcNow.AddHours(1),
+        }).ToList();
+        db.Offers.AddRange(offers);
+        await db.SaveChangesAsync();
+        return (campaign.Id, offers.Zip(users, (o, u) => (o.ExternalId, u.ExternalId)).ToList());
+    }
+
+    private static async Task<long> SpentAsync(long campaignId)
+    {
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        return (await db.Campaigns.AsNoTracking().SingleAsync(c => c.Id == campaignId)).SpentCents;
+    }
+}

@@ -1,0 +1,139 @@
+using System.Security.Cryptography;
+using Discounts.Core.Data;
+using Discounts.Core.Discounting;
+using Discounts.Core.Domain;
+using Discounts.Web.Infrastructure;
+using FluentValidation;
+using FluentValidation.Results;
+using Mediator;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Discounts.Web.Features.Discounts;
+
+public static class QuoteDiscount
+{
+    public sealed record Command(string UserId, IReadOnlyList<string> ItemIds, string? CampaignId) : ICommand<Result>;
+
+    public sealed record Result(string UserId, string? CampaignId, IReadOnlyList<Quote> Quotes);
+
+    public sealed record Quote(
+        string ItemId,
+        string OfferId,
+        OfferKind Kind,
+        int DiscountPercent,
+        long ListPriceCents,
+        long FinalPriceCents,
+        DateTime ExpiresAt,
+        string ModelVersion,
+        double ExpectedUplift,
+        long ExpectedIncrementalProfitCents,
+        bool IsExploration,
+        string Reason);
+
+    public sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator(IOptions<DiscountingOptions> options)
+        {
+            RuleFor(c => c.UserId).NotEmpty().MaximumLength(Limits.ExternalIdLength);
+            RuleFor(c => c.ItemIds).NotNull().NotEmpty()
+                .Must(ids => ids.Count <= options.Value.MaxItemsPerQuote).WithMessage($"At most {options.Value.MaxItemsPerQuote} items per quote.")
+                .Must(ids => ids.Distinct().Count() == ids.Count).WithMessage("Item ids must not repeat.");
+            RuleForEach(c => c.ItemIds).NotEmpty().MaximumLength(Limits.ExternalIdLength);
+            RuleFor(c => c.CampaignId).MaximumLength(Limits.ExternalIdLength);
+        }
+    }
+
+    public sealed class Handler(
+        DiscountsDbContext db,
+        UpliftModelStore models,
+        IOptions<DiscountingOptions> options,
+        TimeProvider clock) : ICommandHandler<Command, Result>
+    {
+        public async ValueTask<Result> Handle(Command command, CancellationToken cancellationToken)
+        {
+            var now = clock.GetUtcNow().UtcDateTime;
+            var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.ExternalId == command.UserId, cancellationToken)
+                       ?? throw new NotFoundException("User", command.UserId);
+            var items = await db.Items.AsNoTracking().Where(i => command.ItemIds.Contains(i.ExternalId)).ToDictionaryAsync(i => i.ExternalId, cancellationToken);
+            var missing = command.ItemIds.Select((id, index) => (id, index)).Where(x => !items.ContainsKey(x.id))
+                .Select(x => new ValidationFailure($"ItemIds[{x.index}]", $"No item has the id '{x.id}'.")).ToList();
+            if (missing.Count > 0)
+            {
+                throw new ValidationException(missing);
+            }
+
+            var campaign = await FindCampaignAsync(command.CampaignId, now, cancellationToken);
+            var discountsToday = await db.Offers.CountAsync(o => o.UserId == user.Id && o.DiscountPercent > 0 && o.CreatedAt >= now.Date, cancellationToken);
+            var history = (await UpliftHistory.LoadAsync(db, [user.Id], cancellationToken)).GetValueOrDefault(user.Id) ?? [];
+            var model = await models.GetOrTrainAsync(cancellationToken);
+            var ordered = command.ItemIds.Select(id => items[id]).ToList();
+            var signals = ordered.Select(item => UserSignals.From(history, now, item.Category)).ToList();
+            var probabilities = model.PurchaseProbabilities(ordered.Select((item, i) => UpliftFeatures.Build(signals[i], item.PriceCents, item.CostCents)).ToList());
+
+            var policy = new DiscountPolicy(options.Value);
+            var discountsLeft = options.Value.MaxDiscountsPerUserPerDay - discountsToday;
+            var quotes = new List<Quote>();
+            var offers = new List<Offer>();
+            for (var i = 0; i < ordered.Count; i++)
+            {
+                var item = ordered[i];
+                var decision = policy.Decide(
+                    new PolicyInput(item.PriceCents, item.CostCents, probabilities[i], user.ConsentPersonalisation, discountsLeft,
+                        campaign is null ? 0 : campaign.BudgetCents - campaign.SpentCents),
+                    Random.Shared);
+                var constraints = campaign is null ? decision.Constraints.Append("no active campaign funds discounts").ToList() : decision.Constraints;
+                decision = decision with { Constraints = constraints };
+                discountsLeft -= decision.Percent > 0 ? 1 : 0;
+                var offer = new Offer
+                {
+                    ExternalId = "off_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)),
+                    UserId = user.Id,
+                    ItemId = item.Id,
+                    CampaignId = campaign?.Id,
+                    Kind = OfferKind.PercentOff,
+                    DiscountPercent = decision.Percent,
+                    ListPriceCents = item.PriceCents,
+                    FinalPriceCents = decision.FinalPriceCents,
+                    ExpectedUplift = decision.ProbabilityWith - decision.ProbabilityWithout,
+                    Propensity = decision.Propensity,
+                    IsExploration = decision.IsExploration,
+                    ModelVersion = model.Version,
+                    Reason = DiscountReason.Describe(decision, item.CostCents, item.Category, signals[i]),
+                    Status = OfferStatus.Quoted,
+                    CreatedAt = now,
+                    ExpiresAt = now.AddMinutes(options.Value.QuoteLifetimeMinutes),
+                };
+                offers.Add(offer);
+                quotes.Add(new Quote(item.ExternalId, offer.ExternalId, offer.Kind, offer.DiscountPercent, offer.ListPriceCents, offer.FinalPriceCents,
+                    offer.ExpiresAt, model.Version, offer.ExpectedUplift, (long)Math.Round(decision.ExpectedIncrementalProfitCents), offer.IsExploration, offer.Reason));
+            }
+
+            db.Offers.AddRange(offers);
+            await db.SaveChangesAsync(cancellationToken);
+            return new Result(user.ExternalId, campaign?.ExternalId, quotes);
+        }
+
+        private async Task<Campaign?> FindCampaignAsync(string? campaignId, DateTime now, CancellationToken cancellationToken)
+        {
+            var active = db.Campaigns.AsNoTracking().Where(c => c.IsActive && c.StartsAt <= now && (c.EndsAt == null || c.EndsAt > now));
+            if (campaignId is null)
+            {
+                return await active.OrderBy(c => c.Id).FirstOrDefaultAsync(cancellationToken);
+            }
+
+            return await active.SingleOrDefaultAsync(c => c.ExternalId == campaignId, cancellationToken)
+                   ?? throw new ValidationException([new ValidationFailure(nameof(Command.CampaignId), $"No active campaign has the id '{campaignId}'.")]);
+        }
+    }
+
+    public static void Map(RouteGroupBuilder group) =>
+        group.MapPost("/quotes", async (Command command, ISender sender, CancellationToken cancellationToken) =>
+                TypedResults.Ok(await sender.Send(command, cancellationToken)))
+            .WithName("QuoteDiscount")
+            .WithSummary("Quote a personalised discount for each item")
+            .WithDescription("For each item: the discount that maximises expected incremental profit within the guardrails, its final price, expiry, model version and reason. Every quote is stored.")
+            .RequireAuthorization(Policies.Shop)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+}

@@ -1,0 +1,20 @@
+using Discounts.Core.Discounting;
+using Discounts.Web.Features.Discounts;
+using Hangfire;
+
+namespace Discounts.Web.Infrastructure;
+
+public static class DiscountingSetup
+{
+    public static IServiceCollection AddDiscountsDiscounting(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<DiscountingOptions>().Bind(configuration.GetSection(DiscountingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<UpliftModelStore>();
+        services.AddTransient<TrainUpliftModel.Job>();
+        return services;
+    }
+
+    /// <summary>The uplift model is retrained daily on the growing randomised log.</summary>
+    public static void ScheduleDiscountingJobs(this IRecurringJobManager recurring) =>
+        recurring.AddOrUpdate<TrainUpliftModel.Job>(TrainUpliftModel.RecurringJobId, Queues.Default, job => job.RunAsync(CancellationToken.None), Cron.Daily());
+}
