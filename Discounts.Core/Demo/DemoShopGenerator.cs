@@ -11,7 +11,7 @@ public sealed record DemoShopOptions
     /// <summary>How far back the generated history reaches.</summary>
     public int HistoryDays { get; init; } = 180;
     /// <summary>Share of views that came with a randomly drawn discount from the ladder.</summary>
-    public double RandomisedOfferShare { get; init; } = 0.25;
+    public double RandomisedOfferShare { get; init; } = 0.5;
 }
 
 /// <summary>

@@ -19,7 +19,9 @@ public sealed record UserSignals(
     double ShareBoughtOnDiscount,
     double AverageDiscountTaken,
     double DiscountedOfferBuyRate,
-    double FullPriceOfferBuyRate)
+    double FullPriceOfferBuyRate,
+    /// <summary>Mean log price paid minus mean log price viewed: price-sensitive users buy the cheaper of what they view.</summary>
+    double PricePaidVersusViewed)
 {
     /// <summary>Pseudo-counts that pull a user with few offers towards the typical response.</summary>
     private const double PriorOffers = 3;
@@ -34,6 +36,7 @@ public sealed record UserSignals(
         long spend = 0;
         double discountSum = 0;
         DateTime? lastPurchase = null;
+        double logPaid = 0, logViewed = 0;
         var offersShown = new Dictionary<long, int>();
         var offersBought = new HashSet<long>();
         foreach (var e in history)
@@ -61,11 +64,13 @@ public sealed record UserSignals(
             if (e.Kind == EventKind.View)
             {
                 views++;
+                logViewed += Math.Log(1 + e.PriceCents);
             }
             else if (e.Kind == EventKind.Purchase)
             {
                 purchases++;
                 spend += e.PriceCents;
+                logPaid += Math.Log(1 + e.PriceCents);
                 categoryPurchases += e.Category == category ? 1 : 0;
                 discounted += e.DiscountPercent > 0 ? 1 : 0;
                 discountSum += e.DiscountPercent;
@@ -83,10 +88,11 @@ public sealed record UserSignals(
             purchases == 0 ? 0 : discounted / (double)purchases,
             purchases == 0 ? 0 : discountSum / purchases,
             SmoothedRate(offersShown.Where(o => o.Value > 0).Select(o => o.Key), offersBought),
-            SmoothedRate(offersShown.Where(o => o.Value == 0).Select(o => o.Key), offersBought));
+            SmoothedRate(offersShown.Where(o => o.Value == 0).Select(o => o.Key), offersBought),
+            purchases == 0 || views == 0 ? 0 : logPaid / purchases - logViewed / views);
     }
 
-    public static UserSignals None { get; } = new(0, 0, 365, 0, 0, 0, 0, 0, PriorBuyRate, PriorBuyRate);
+    public static UserSignals None { get; } = new(0, 0, 365, 0, 0, 0, 0, 0, PriorBuyRate, PriorBuyRate, 0);
 
     private static double SmoothedRate(IEnumerable<long> offers, HashSet<long> bought)
     {
@@ -101,7 +107,7 @@ public static class UpliftFeatures
     [
         "log_price", "margin_share", "purchases", "log_spend", "days_since_purchase", "views",
         "category_affinity", "category_purchases", "share_bought_on_discount", "average_discount",
-        "discounted_offer_buy_rate", "full_price_offer_buy_rate", "offer_response",
+        "discounted_offer_buy_rate", "full_price_offer_buy_rate", "offer_response", "log_price_paid_vs_viewed",
     ];
 
     public static float[] Build(UserSignals user, long priceCents, long costCents) =>
@@ -119,6 +125,7 @@ public static class UpliftFeatures
         (float)user.DiscountedOfferBuyRate,
         (float)user.FullPriceOfferBuyRate,
         (float)user.OfferResponse,
+        (float)user.PricePaidVersusViewed,
     ];
 }
 

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using Discounts.Core.Data;
+using Discounts.Core.Demo;
+using Discounts.Core.Discounting;
 using Discounts.Core.Domain;
 using Discounts.Web.Features.Discounts;
 using Discounts.Web.Infrastructure;
@@ -49,6 +51,37 @@ public sealed class DiscountEndpointTests
         Assert.That(trained.TrainingRows, Is.EqualTo(randomised).And.GreaterThan(5_000));
         Assert.That(trained.BoughtRows, Is.InRange(trained.TrainingRows / 20, trained.TrainingRows / 2));
         Assert.That(scope.ServiceProvider.GetRequiredService<UpliftModelStore>().Current!.Version, Is.EqualTo(trained.Version));
+    }
+
+    [Test]
+    public async Task UpliftModel_WhenTrainedOnDemoHistory_PredictsMoreUpliftForPriceSensitiveUsers()
+    {
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<ISender>().Send(new TrainUpliftModel.Command());
+        var model = scope.ServiceProvider.GetRequiredService<UpliftModelStore>().Current!;
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var shop = DemoShopGenerator.Generate(new DemoShopOptions(), DateTime.UtcNow.Date);
+        var history = await UpliftHistory.LoadAsync(db, null, CancellationToken.None);
+        var items = shop.Items.ToDictionary(i => i.Id);
+
+        // Each user is scored on the items they viewed, at today's date: the situation a quote is made in.
+        double MeanUplift(Func<double, bool> sensitivity)
+        {
+            var features = shop.Users.Zip(shop.Tastes).Where(p => sensitivity(p.Second.PriceSensitivity)).SelectMany(p =>
+            {
+                var past = history.GetValueOrDefault(p.First.Id) ?? [];
+                var viewed = shop.Events.Where(e => e.UserId == p.First.Id && e.Kind == EventKind.View).Select(e => items[e.ItemId]).Distinct().Take(5);
+                return viewed.Select(item => UpliftFeatures.Build(UserSignals.From(past, DateTime.UtcNow, item.Category), item.PriceCents, item.CostCents));
+            }).ToList();
+            var predictions = model.PurchaseProbabilities(features);
+            TestContext.Out.WriteLine($"{features.Count} pairs: p(0%) {predictions.Average(p => p[0]):F3}, p(20%) {predictions.Average(p => p[^1]):F3}");
+            return predictions.Average(p => p[^1] - p[0]);
+        }
+
+        var sensitive = MeanUplift(s => s > 0.75);
+        var insensitive = MeanUplift(s => s < 0.25);
+        // The features only see behaviour (offer responses, prices paid), never the hidden sensitivity itself.
+        Assert.That(sensitive, Is.GreaterThan(insensitive * 1.1).And.GreaterThan(insensitive + 0.01), $"uplift at 20 %: sensitive {sensitive:F3}, insensitive {insensitive:F3}");
     }
 
     [Test]
