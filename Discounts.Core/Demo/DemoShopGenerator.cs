@@ -289,6 +289,18 @@ public static class DemoShopGenerator
                 2 => $"{noun} {word} under {random.Int(2, 9)}0",
                 _ => $"{word} {noun} {random.ArrayElement(category.Sizes)}",
             };
+            // Price-sensitive shoppers say so: they hunt for deals in what they type.
+            if (random.Double() < 0.6 * taste.PriceSensitivity)
+            {
+                query = random.Int(0, 3) switch
+                {
+                    0 => $"cheap {query}",
+                    1 => $"{query} on sale",
+                    2 => $"{query} discount",
+                    _ => $"{query} deal",
+                };
+            }
+
             yield return Text(user, TextKind.Search, query, null, null, SomeTime());
         }
 
@@ -320,6 +332,16 @@ public static class DemoShopGenerator
                 2 => $"Which {noun} would you recommend for someone who likes {word}?",
                 _ => $"When will the {item.Brand} {noun} be back? I really want something {word}.",
             };
+            if (random.Double() < 0.7 * taste.PriceSensitivity)
+            {
+                message += random.Int(0, 2) switch
+                {
+                    0 => " Is there a discount code?",
+                    1 => " Any deals on it this week?",
+                    _ => " It's a bit over my budget, will it go on sale?",
+                };
+            }
+
             yield return Text(user, TextKind.Chat, message, null, null, SomeTime());
         }
     }

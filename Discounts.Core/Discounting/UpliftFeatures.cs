@@ -2,12 +2,26 @@ using Discounts.Core.Domain;
 
 namespace Discounts.Core.Discounting;
 
+/// <summary>Something the user wrote, as much as the uplift features need.</summary>
+public readonly record struct PastText(string Text, DateTime OccurredAt);
+
+/// <summary>How often a user's own words are about price: deals, sales, discounts, budgets.</summary>
+public static class PriceTalk
+{
+    private static readonly string[] Words =
+        ["cheap", "deal", "deals", "discount", "discounts", "sale", "coupon", "voucher", "promo", "budget", "bargain", "offer", "price", "cheaper", "affordable"];
+
+    public static bool Mentions(string text) =>
+        text.Split([' ', ',', '.', '!', '?', ';', ':', '\'', '"', '(', ')', '-'], StringSplitOptions.RemoveEmptyEntries)
+            .Any(word => Words.Contains(word.ToLowerInvariant()));
+}
+
 /// <summary>One past event, as much as the uplift features need.</summary>
 public readonly record struct PastEvent(EventKind Kind, string Category, long PriceCents, int DiscountPercent, DateTime OccurredAt, long? OfferId = null);
 
 /// <summary>
-/// What a user's history says at one moment, for one item's category. Computed only from events before that moment,
-/// so training rows never see their own outcome. Holds no protected attribute: only behaviour.
+/// What a user's history says at one moment, for one item's category. Training rows leave out the events of their own
+/// offer, so they never see their own outcome. Holds no protected attribute: only behaviour.
 /// </summary>
 public sealed record UserSignals(
     int Purchases,
@@ -21,7 +35,8 @@ public sealed record UserSignals(
     double DiscountedOfferBuyRate,
     double FullPriceOfferBuyRate,
     /// <summary>Mean log price paid minus mean log price viewed: price-sensitive users buy the cheaper of what they view.</summary>
-    double PricePaidVersusViewed)
+    double PricePaidVersusViewed,
+    double PriceTalkShare)
 {
     /// <summary>Pseudo-counts that pull a user with few offers towards the typical response.</summary>
     private const double PriorOffers = 3;
@@ -30,7 +45,8 @@ public sealed record UserSignals(
     /// <summary>How much more often the user bought under a discounted offer than under a full-price one, in the randomised log.</summary>
     public double OfferResponse => DiscountedOfferBuyRate - FullPriceOfferBuyRate;
 
-    public static UserSignals From(IReadOnlyList<PastEvent> history, DateTime asOf, string category)
+    public static UserSignals From(
+        IReadOnlyList<PastEvent> history, IReadOnlyList<PastText> texts, DateTime asOf, string category, long? leaveOutOffer = null)
     {
         int purchases = 0, views = 0, categoryPurchases = 0, categoryTouches = 0, touches = 0, discounted = 0;
         long spend = 0;
@@ -41,7 +57,7 @@ public sealed record UserSignals(
         var offersBought = new HashSet<long>();
         foreach (var e in history)
         {
-            if (e.OccurredAt >= asOf)
+            if (e.OccurredAt >= asOf || (leaveOutOffer is { } left && e.OfferId == left))
             {
                 continue;
             }
@@ -89,10 +105,17 @@ public sealed record UserSignals(
             purchases == 0 ? 0 : discountSum / purchases,
             SmoothedRate(offersShown.Where(o => o.Value > 0).Select(o => o.Key), offersBought),
             SmoothedRate(offersShown.Where(o => o.Value == 0).Select(o => o.Key), offersBought),
-            purchases == 0 || views == 0 ? 0 : logPaid / purchases - logViewed / views);
+            purchases == 0 || views == 0 ? 0 : logPaid / purchases - logViewed / views,
+            PriceTalkShareBefore(texts, asOf));
     }
 
-    public static UserSignals None { get; } = new(0, 0, 365, 0, 0, 0, 0, 0, PriorBuyRate, PriorBuyRate, 0);
+    public static UserSignals None { get; } = new(0, 0, 365, 0, 0, 0, 0, 0, PriorBuyRate, PriorBuyRate, 0, 0);
+
+    private static double PriceTalkShareBefore(IReadOnlyList<PastText> texts, DateTime asOf)
+    {
+        var written = texts.Where(t => t.OccurredAt < asOf).ToList();
+        return written.Count == 0 ? 0 : written.Count(t => PriceTalk.Mentions(t.Text)) / (double)written.Count;
+    }
 
     private static double SmoothedRate(IEnumerable<long> offers, HashSet<long> bought)
     {
@@ -101,13 +124,21 @@ public sealed record UserSignals(
     }
 }
 
+/// <summary>A user's events and words, the raw material of their signals.</summary>
+public sealed record UserHistory(IReadOnlyList<PastEvent> Events, IReadOnlyList<PastText> Texts)
+{
+    public static UserHistory Empty { get; } = new([], []);
+
+    public UserSignals SignalsFor(string category, DateTime asOf) => UserSignals.From(Events, Texts, asOf, category);
+}
+
 public static class UpliftFeatures
 {
     public static IReadOnlyList<string> Names { get; } =
     [
         "log_price", "margin_share", "purchases", "log_spend", "days_since_purchase", "views",
         "category_affinity", "category_purchases", "share_bought_on_discount", "average_discount",
-        "discounted_offer_buy_rate", "full_price_offer_buy_rate", "offer_response", "log_price_paid_vs_viewed",
+        "discounted_offer_buy_rate", "full_price_offer_buy_rate", "offer_response", "log_price_paid_vs_viewed", "price_talk_share",
     ];
 
     public static float[] Build(UserSignals user, long priceCents, long costCents) =>
@@ -126,6 +157,7 @@ public static class UpliftFeatures
         (float)user.FullPriceOfferBuyRate,
         (float)user.OfferResponse,
         (float)user.PricePaidVersusViewed,
+        (float)user.PriceTalkShare,
     ];
 }
 
@@ -136,27 +168,40 @@ public sealed class UpliftModel(UpliftLearner learner, IReadOnlyList<int> ladder
     public IReadOnlyList<int> Ladder { get; } = ladder;
     public int TrainingRows { get; } = trainingRows;
 
-    /// <summary>p(buy) at each ladder level for each row, made non-decreasing in the discount (a deeper cut never lowers it).</summary>
+    /// <summary>
+    /// p(buy) at each ladder level for each row. Each level's model is fitted on a fifth of the log, so level-to-level
+    /// differences are noisy, and picking the best of noisy levels rewards the noise. The estimates are therefore
+    /// pooled into one straight line through p(0): p(d) = p(0) + slope × d, with the least-squares slope over all levels,
+    /// never negative (a deeper cut never lowers the chance of buying).
+    /// </summary>
     public double[][] PurchaseProbabilities(IReadOnlyList<float[]> features) =>
-        learner.Predict(features).Select(MonotoneInDiscount).ToArray();
+        learner.Predict(features).Select(PoolAlongLadder).ToArray();
 
-    private static double[] MonotoneInDiscount(double[] byLevel)
+    private double[] PoolAlongLadder(double[] byLevel)
     {
+        double numerator = 0, denominator = 0;
         for (var level = 1; level < byLevel.Length; level++)
         {
-            byLevel[level] = Math.Max(byLevel[level], byLevel[level - 1]);
+            numerator += Ladder[level] * (byLevel[level] - byLevel[0]);
+            denominator += (double)Ladder[level] * Ladder[level];
         }
 
-        return byLevel;
+        var slope = Math.Max(0, numerator / denominator);
+        return Ladder.Select(percent => Math.Min(1, byLevel[0] + slope * percent)).ToArray();
     }
 }
 
-/// <summary>Turns the randomised offer log into T-learner rows: arm = ladder level, outcome = bought while the offer stood.</summary>
+/// <summary>
+/// Turns the randomised offer log into learner rows: arm = ladder level, outcome = bought while the offer stood.
+/// Features are read from the whole log as of <c>asOf</c> with the row's own offer left out, so training sees users
+/// as richly as serving does (an early offer's strictly-prior history would be nearly empty).
+/// </summary>
 public static class UpliftTraining
 {
-    public sealed record LoggedOffer(long UserId, long ItemId, string Category, long PriceCents, long CostCents, int Percent, DateTime At, bool Bought);
+    public sealed record LoggedOffer(long OfferId, long UserId, long ItemId, string Category, long PriceCents, long CostCents, int Percent, DateTime At, bool Bought);
 
-    public static List<UpliftRow> Rows(IEnumerable<LoggedOffer> offers, IReadOnlyDictionary<long, List<PastEvent>> historyByUser, IReadOnlyList<int> ladder)
+    public static List<UpliftRow> Rows(
+        IEnumerable<LoggedOffer> offers, IReadOnlyDictionary<long, UserHistory> historyByUser, IReadOnlyList<int> ladder, DateTime asOf)
     {
         var rows = new List<UpliftRow>();
         foreach (var offer in offers)
@@ -167,8 +212,8 @@ public static class UpliftTraining
                 continue;
             }
 
-            var history = historyByUser.TryGetValue(offer.UserId, out var events) ? events : [];
-            var signals = UserSignals.From(history, offer.At, offer.Category);
+            var history = historyByUser.GetValueOrDefault(offer.UserId) ?? UserHistory.Empty;
+            var signals = UserSignals.From(history.Events, history.Texts, asOf, offer.Category, leaveOutOffer: offer.OfferId);
             rows.Add(new UpliftRow(UpliftFeatures.Build(signals, offer.PriceCents, offer.CostCents), arm, offer.Bought));
         }
 

@@ -69,9 +69,9 @@ public sealed class DiscountEndpointTests
         {
             var features = shop.Users.Zip(shop.Tastes).Where(p => sensitivity(p.Second.PriceSensitivity)).SelectMany(p =>
             {
-                var past = history.GetValueOrDefault(p.First.Id) ?? [];
+                var past = history.GetValueOrDefault(p.First.Id) ?? UserHistory.Empty;
                 var viewed = shop.Events.Where(e => e.UserId == p.First.Id && e.Kind == EventKind.View).Select(e => items[e.ItemId]).Distinct().Take(5);
-                return viewed.Select(item => UpliftFeatures.Build(UserSignals.From(past, DateTime.UtcNow, item.Category), item.PriceCents, item.CostCents));
+                return viewed.Select(item => UpliftFeatures.Build(past.SignalsFor(item.Category, DateTime.UtcNow), item.PriceCents, item.CostCents));
             }).ToList();
             var predictions = model.PurchaseProbabilities(features);
             TestContext.Out.WriteLine($"{features.Count} pairs: p(0%) {predictions.Average(p => p[0]):F3}, p(20%) {predictions.Average(p => p[^1]):F3}");

@@ -65,10 +65,10 @@ public static class QuoteDiscount
 
             var campaign = await FindCampaignAsync(command.CampaignId, now, cancellationToken);
             var discountsToday = await db.Offers.CountAsync(o => o.UserId == user.Id && o.DiscountPercent > 0 && o.CreatedAt >= now.Date, cancellationToken);
-            var history = (await UpliftHistory.LoadAsync(db, [user.Id], cancellationToken)).GetValueOrDefault(user.Id) ?? [];
+            var history = (await UpliftHistory.LoadAsync(db, [user.Id], cancellationToken)).GetValueOrDefault(user.Id) ?? UserHistory.Empty;
             var model = await models.GetOrTrainAsync(cancellationToken);
             var ordered = command.ItemIds.Select(id => items[id]).ToList();
-            var signals = ordered.Select(item => UserSignals.From(history, now, item.Category)).ToList();
+            var signals = ordered.Select(item => history.SignalsFor(item.Category, now)).ToList();
             var probabilities = model.PurchaseProbabilities(ordered.Select((item, i) => UpliftFeatures.Build(signals[i], item.PriceCents, item.CostCents)).ToList());
 
             var policy = new DiscountPolicy(options.Value);

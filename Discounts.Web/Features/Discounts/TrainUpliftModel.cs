@@ -41,15 +41,16 @@ public static partial class TrainUpliftModel
                 .Where(o => o.IsExploration && o.Kind == OfferKind.PercentOff)
                 .Select(o => new
                 {
-                    o.UserId, o.ItemId, o.Item!.Category, o.ListPriceCents, o.Item.CostCents, o.DiscountPercent, o.CreatedAt, o.ExpiresAt,
+                    o.Id, o.UserId, o.ItemId, o.Item!.Category, o.ListPriceCents, o.Item.CostCents, o.DiscountPercent, o.CreatedAt, o.ExpiresAt,
                     Bought = db.Events.Any(e => e.Kind == EventKind.Purchase && e.UserId == o.UserId && e.ItemId == o.ItemId
                                                 && (e.OfferId == o.Id || (e.OccurredAt >= o.CreatedAt && e.OccurredAt <= o.ExpiresAt))),
                 })
                 .ToListAsync(cancellationToken);
             var rows = UpliftTraining.Rows(
-                logged.Select(o => new UpliftTraining.LoggedOffer(o.UserId, o.ItemId, o.Category, o.ListPriceCents, o.CostCents, o.DiscountPercent, o.CreatedAt, o.Bought)),
+                logged.Select(o => new UpliftTraining.LoggedOffer(o.Id, o.UserId, o.ItemId, o.Category, o.ListPriceCents, o.CostCents, o.DiscountPercent, o.CreatedAt, o.Bought)),
                 history,
-                ladder);
+                ladder,
+                clock.GetUtcNow().UtcDateTime);
             if (rows.Count == 0)
             {
                 throw new ConflictException("There are no randomised offers to learn from yet.");
@@ -118,22 +119,28 @@ public sealed class UpliftModelStore(IServiceScopeFactory scopes)
     }
 }
 
-/// <summary>Users' past events with their items' categories, the raw material of uplift features.</summary>
+/// <summary>Users' past events (with their items' categories) and texts, the raw material of uplift features.</summary>
 public static class UpliftHistory
 {
-    public static async Task<Dictionary<long, List<PastEvent>>> LoadAsync(DiscountsDbContext db, IReadOnlyCollection<long>? userIds, CancellationToken cancellationToken)
+    public static async Task<Dictionary<long, UserHistory>> LoadAsync(DiscountsDbContext db, IReadOnlyCollection<long>? userIds, CancellationToken cancellationToken)
     {
-        var query = db.Events.AsNoTracking().Where(e => e.Kind == EventKind.View || e.Kind == EventKind.Purchase || e.Kind == EventKind.OfferShown);
+        var events = db.Events.AsNoTracking().Where(e => e.Kind == EventKind.View || e.Kind == EventKind.Purchase || e.Kind == EventKind.OfferShown);
+        var texts = db.UserTexts.AsNoTracking();
         if (userIds is not null)
         {
-            query = query.Where(e => userIds.Contains(e.UserId));
+            events = events.Where(e => userIds.Contains(e.UserId));
+            texts = texts.Where(t => userIds.Contains(t.UserId));
         }
 
-        var events = await query
+        var eventRows = await events
             .Select(e => new { e.UserId, e.Kind, e.Item!.Category, e.PriceCents, e.DiscountPercent, e.OccurredAt, e.OfferId })
             .ToListAsync(cancellationToken);
-        return events.GroupBy(e => e.UserId).ToDictionary(
+        var textRows = (await texts.Select(t => new { t.UserId, t.Text, t.OccurredAt }).ToListAsync(cancellationToken))
+            .ToLookup(t => t.UserId, t => new PastText(t.Text, t.OccurredAt));
+        return eventRows.GroupBy(e => e.UserId).ToDictionary(
             g => g.Key,
-            g => g.Select(e => new PastEvent(e.Kind, e.Category, e.PriceCents ?? 0, e.DiscountPercent, e.OccurredAt, e.OfferId)).ToList());
+            g => new UserHistory(
+                g.Select(e => new PastEvent(e.Kind, e.Category, e.PriceCents ?? 0, e.DiscountPercent, e.OccurredAt, e.OfferId)).ToList(),
+                textRows[g.Key].ToList()));
     }
 }

@@ -1,0 +1,110 @@
+using Discounts.Core.Demo;
+using Discounts.Core.Domain;
+
+namespace Discounts.Core.Discounting;
+
+public sealed record StrategyOutcome(string Strategy, double ExpectedProfitCents, double IncrementalProfitCents, double ExpectedPurchases, double DiscountedShare, int GuardrailBreaches);
+
+/// <summary>How close the model's estimates came to the hidden truth on the held-out decisions.</summary>
+public sealed record EstimateQuality(double MeanPredictedP0, double MeanTrueP0, double MeanPredictedUplift, double MeanTrueUplift, double UpliftCorrelation);
+
+public sealed record SimulationResult(int TrainingOffers, int HeldOutUsers, int Decisions, IReadOnlyList<StrategyOutcome> Strategies, EstimateQuality Quality);
+
+/// <summary>
+/// Replays the demo shop with its hidden ground truth. The uplift model learns from the randomised offers of half the
+/// users; on the other half, every viewed item is priced by each strategy, and the expected profit is read from the
+/// true purchase probability (<see cref="DemoShop.PurchaseProbability"/>), which no model sees.
+/// </summary>
+public static class PolicySimulation
+{
+    public static SimulationResult Run(DemoShop shop, DiscountingOptions options, int seed = 5)
+    {
+        var items = shop.Items.ToDictionary(i => i.Id);
+        var texts = shop.Texts.ToLookup(t => t.UserId, t => new PastText(t.Text, t.OccurredAt));
+        var history = shop.Events
+            .GroupBy(e => e.UserId)
+            .ToDictionary(g => g.Key, g => new UserHistory(
+                g.Select(e => new PastEvent(e.Kind, items[e.ItemId].Category, e.PriceCents ?? 0, e.DiscountPercent, e.OccurredAt, e.OfferId)).ToList(),
+                texts[g.Key].ToList()));
+        var bought = shop.Events.Where(e => e is { Kind: EventKind.Purchase, OfferId: not null }).Select(e => e.OfferId!.Value).ToHashSet();
+        bool HeldOut(long userId) => userId % 2 == 0;
+
+        var asOf = shop.Events.Max(e => e.OccurredAt).AddMinutes(1);
+        var trainingOffers = shop.Offers.Where(o => !HeldOut(o.UserId) && o.IsExploration).Select(o => new UpliftTraining.LoggedOffer(
+            o.Id, o.UserId, o.ItemId, items[o.ItemId].Category, o.ListPriceCents, items[o.ItemId].CostCents, o.DiscountPercent, o.CreatedAt, bought.Contains(o.Id))).ToList();
+        var rows = UpliftTraining.Rows(trainingOffers, history, options.Ladder, asOf);
+        var model = new UpliftModel(UpliftLearner.Fit(rows, options.Ladder.Length, options.Learner, seed), options.Ladder, "simulation", rows.Count);
+
+        var tastes = shop.Users.Zip(shop.Tastes).Where(p => HeldOut(p.First.Id)).ToList();
+        var decisions = new List<(DemoTaste Taste, Item Item, UserSignals Signals, bool Consent)>();
+        foreach (var (user, taste) in tastes)
+        {
+            var past = history.GetValueOrDefault(user.Id) ?? UserHistory.Empty;
+            foreach (var item in shop.Events.Where(e => e.UserId == user.Id && e.Kind == EventKind.View).Select(e => items[e.ItemId]).Distinct())
+            {
+                decisions.Add((taste, item, past.SignalsFor(item.Category, asOf), user.ConsentPersonalisation));
+            }
+        }
+
+        var probabilities = model.PurchaseProbabilities(decisions.Select(d => UpliftFeatures.Build(d.Signals, d.Item.PriceCents, d.Item.CostCents)).ToList());
+        var policy = new DiscountPolicy(options);
+        var random = new Random(seed);
+        var chosen = decisions.Select((d, i) => policy.Decide(
+            new PolicyInput(d.Item.PriceCents, d.Item.CostCents, probabilities[i], d.Consent, options.MaxDiscountsPerUserPerDay, BudgetLeftCents: null), random).Percent).ToList();
+
+        var strategies = new List<StrategyOutcome>
+        {
+            Evaluate("no discounts", decisions, _ => 0, policy),
+            Evaluate("10% for everyone", decisions, _ => 10, policy),
+            Evaluate("uplift policy", decisions, i => chosen[i], policy),
+            // The ceiling: the best allowed level under the hidden truth, which no model can know.
+            Evaluate("oracle", decisions, i => Oracle(decisions[i].Taste, decisions[i].Item, options, policy), policy),
+        };
+        var baseline = strategies[0].ExpectedProfitCents;
+        var top = options.Ladder[^1];
+        var trueP0 = decisions.Select(d => DemoShop.PurchaseProbability(d.Taste, d.Item, 0)).ToArray();
+        var trueUplift = decisions.Select((d, i) => DemoShop.PurchaseProbability(d.Taste, d.Item, top) - trueP0[i]).ToArray();
+        var predictedUplift = probabilities.Select(p => p[^1] - p[0]).ToArray();
+        var quality = new EstimateQuality(probabilities.Average(p => p[0]), trueP0.Average(), predictedUplift.Average(), trueUplift.Average(), Correlation(predictedUplift, trueUplift));
+        return new SimulationResult(rows.Count, tastes.Count, decisions.Count,
+            strategies.Select(s => s with { IncrementalProfitCents = s.ExpectedProfitCents - baseline }).ToList(), quality);
+    }
+
+    private static double Correlation(double[] x, double[] y)
+    {
+        double mx = x.Average(), my = y.Average();
+        double sxy = 0, sxx = 0, syy = 0;
+        for (var i = 0; i < x.Length; i++)
+        {
+            sxy += (x[i] - mx) * (y[i] - my);
+            sxx += (x[i] - mx) * (x[i] - mx);
+            syy += (y[i] - my) * (y[i] - my);
+        }
+
+        return sxx == 0 || syy == 0 ? 0 : sxy / Math.Sqrt(sxx * syy);
+    }
+
+    private static int Oracle(DemoTaste taste, Item item, DiscountingOptions options, DiscountPolicy policy) =>
+        options.Ladder.Where(d => d <= options.MaxPercent && (d == 0 || DiscountPolicy.FinalPrice(item.PriceCents, d) >= policy.MarginFloorPrice(item.CostCents)))
+            .MaxBy(d => DemoShop.PurchaseProbability(taste, item, d) * (DiscountPolicy.FinalPrice(item.PriceCents, d) - item.CostCents));
+
+    private static StrategyOutcome Evaluate(
+        string name, List<(DemoTaste Taste, Item Item, UserSignals Signals, bool Consent)> decisions, Func<int, int> percentFor, DiscountPolicy policy)
+    {
+        double profit = 0, purchases = 0;
+        int discounted = 0, breaches = 0;
+        for (var i = 0; i < decisions.Count; i++)
+        {
+            var (taste, item, _, _) = decisions[i];
+            var percent = percentFor(i);
+            var price = DiscountPolicy.FinalPrice(item.PriceCents, percent);
+            var p = DemoShop.PurchaseProbability(taste, item, percent);
+            profit += p * (price - item.CostCents);
+            purchases += p;
+            discounted += percent > 0 ? 1 : 0;
+            breaches += percent > 0 && price < policy.MarginFloorPrice(item.CostCents) ? 1 : 0;
+        }
+
+        return new StrategyOutcome(name, profit, 0, purchases, discounted / (double)decisions.Count, breaches);
+    }
+}
