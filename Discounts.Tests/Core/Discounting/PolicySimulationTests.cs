@@ -16,7 +16,7 @@ public sealed class PolicySimulationTests
             TestContext.Out.WriteLine($"{s.Strategy}: profit {s.ExpectedProfitCents / 100:F0}, incremental {s.IncrementalProfitCents / 100:F0}, purchases {s.ExpectedPurchases:F1}, discounted {s.DiscountedShare:P0}, breaches {s.GuardrailBreaches}");
         }
 
-        TestContext.Out.WriteLine(result.Quality.ToString());
+        TestContext.Out.WriteLine($"{result.Decisions} decisions over {result.HeldOutUsers} held-out users; model trained on {result.TrainingOffers} offers; {result.Quality}");
         Assert.Multiple(() =>
         {
             Assert.That(result.HeldOutUsers, Is.EqualTo(500));
