@@ -37,7 +37,8 @@ public sealed class DiscountPolicy(DiscountingOptions options)
 
     public long MarginFloorPrice(long costCents) => (long)Math.Ceiling(costCents * (1 + options.MarginFloor));
 
-    public PolicyDecision Decide(PolicyInput input, Random random)
+    /// <summary>Decides one quote; without an explorer it is purely greedy, as when evaluating the policy offline.</summary>
+    public PolicyDecision Decide(PolicyInput input, Random? explorer)
     {
         if (input.PurchaseProbabilityByLevel.Count != options.Ladder.Length)
         {
@@ -48,10 +49,10 @@ public sealed class DiscountPolicy(DiscountingOptions options)
         var allowed = AllowedLevels(input, constraints);
         var p0 = input.PurchaseProbabilityByLevel[0];
         var greedy = allowed.MaxBy(level => (Profit(input, level), -level));
-        var explore = allowed.Count > 1 && random.NextDouble() < options.ExplorationShare;
-        var chosen = explore ? allowed[random.Next(allowed.Count)] : greedy;
-        var uniform = options.ExplorationShare / allowed.Count;
-        var propensity = allowed.Count == 1 ? 1 : uniform + (chosen == greedy ? 1 - options.ExplorationShare : 0);
+        var share = explorer is null ? 0 : options.ExplorationShare;
+        var explore = allowed.Count > 1 && explorer is not null && explorer.NextDouble() < share;
+        var chosen = explore ? allowed[explorer!.Next(allowed.Count)] : greedy;
+        var propensity = allowed.Count == 1 ? 1 : share / allowed.Count + (chosen == greedy ? 1 - share : 0);
         var percent = options.Ladder[chosen];
         return new PolicyDecision(
             percent,

@@ -48,9 +48,8 @@ public static class PolicySimulation
 
         var probabilities = model.PurchaseProbabilities(decisions.Select(d => UpliftFeatures.Build(d.Signals, d.Item.PriceCents, d.Item.CostCents)).ToList());
         var policy = new DiscountPolicy(options);
-        var random = new Random(seed);
         var chosen = decisions.Select((d, i) => policy.Decide(
-            new PolicyInput(d.Item.PriceCents, d.Item.CostCents, probabilities[i], d.Consent, options.MaxDiscountsPerUserPerDay, BudgetLeftCents: null), random).Percent).ToList();
+            new PolicyInput(d.Item.PriceCents, d.Item.CostCents, probabilities[i], d.Consent, options.MaxDiscountsPerUserPerDay, BudgetLeftCents: null), explorer: null).Percent).ToList();
 
         var strategies = new List<StrategyOutcome>
         {

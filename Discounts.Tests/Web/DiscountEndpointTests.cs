@@ -85,6 +85,46 @@ public sealed class DiscountEndpointTests
     }
 
     [Test]
+    public async Task EvaluateDiscountPolicy_WhenAnalystAsks_EstimatesEveryCandidateOnTheLog()
+    {
+        using var client = TestHost.Client(ApiRole.Analyst);
+        var result = await client.GetFromJsonAsync<EvaluateDiscountPolicy.Result>("/api/discounts/policy-evaluation", TestJson.Options);
+        foreach (var policy in result!.Policies)
+        {
+            TestContext.Out.WriteLine($"{policy.Policy}: IPS {policy.IpsCents}, SNIPS {policy.SelfNormalisedIpsCents}, DR {policy.DoublyRobustCents}, matched {policy.MatchedDecisions}");
+        }
+
+        var noDiscounts = result.Policies.Single(p => p.Policy == "no discounts");
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Decisions, Is.GreaterThan(5_000));
+            Assert.That(result.Policies.Select(p => p.Policy), Is.EquivalentTo(new[] { "uplift policy", "no discounts", "10% for everyone" }));
+            // On the uniform log, "no discounts" matched about a fifth of the decisions, each weighted by 5.
+            Assert.That(noDiscounts.MatchedDecisions, Is.InRange(result.Decisions / 7, result.Decisions / 3));
+            Assert.That(result.Policies, Has.All.Matches<EvaluateDiscountPolicy.PolicyValue>(p => double.IsFinite(p.DoublyRobustCents) && p.SelfNormalisedIpsCents > 0));
+        });
+    }
+
+    [TestCase("/api/discounts/policy-evaluation?limit=0", "limit")]
+    [TestCase("/api/discounts/audit?by=gender", "by")]
+    [TestCase("/api/discounts/audit?since=yesterday", "since")]
+    public async Task DiscountReads_WhenQueryIsBad_Return400NamingTheField(string url, string field)
+    {
+        using var client = TestHost.Client(ApiRole.Analyst);
+        await (await client.GetAsync(url)).AssertFieldErrorAsync(field);
+    }
+
+    [Test]
+    public async Task AuditQuotes_WhenGroupedByPriceBand_CoversEveryQuoteSinceTheStart()
+    {
+        using var client = TestHost.Client(ApiRole.Analyst);
+        var result = await client.GetFromJsonAsync<AuditQuotes.Result>("/api/discounts/audit?by=priceBand&since=2000-01-01T00:00:00Z", TestJson.Options);
+        Assert.That(result!.Segments.Sum(s => s.Quotes), Is.EqualTo(result.Quotes).And.GreaterThan(5_000));
+        Assert.That(result.Segments.Select(s => s.Segment), Does.Contain("10 to 50"));
+        Assert.That(result.Segments, Has.All.Matches<AuditQuotes.SegmentRow>(s => s.DiscountedShare is >= 0 and <= 1 && s.MeanPercent <= 20));
+    }
+
+    [Test]
     public async Task QuoteDiscount_WhenUserIsUnknown_Returns404Problem()
     {
         using var client = TestHost.Client(ApiRole.Shop);

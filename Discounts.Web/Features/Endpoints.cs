@@ -21,5 +21,7 @@ public static class Endpoints
         QuoteDiscount.Map(discounts);
         RedeemOffer.Map(discounts);
         TrainUpliftModel.Map(discounts);
+        EvaluateDiscountPolicy.Map(discounts);
+        AuditQuotes.Map(discounts);
     }
 }
