@@ -7,7 +7,11 @@ public sealed record PolicyInput(
     IReadOnlyList<double> PurchaseProbabilityByLevel,
     bool ConsentsToPersonalisation,
     int DiscountsLeftToday,
-    long? BudgetLeftCents);
+    long? BudgetLeftCents,
+    long ExpectedBasketCents = 0);
+
+/// <summary>A fixed amount off a basket of at least a minimum, valued like a percent on the expected basket.</summary>
+public sealed record Coupon(long AmountOffCents, long MinimumBasketCents, double EffectivePercent, double ExpectedIncrementalProfitCents, double ProbabilityWith);
 
 public sealed record PolicyDecision(
     int Percent,
@@ -17,7 +21,8 @@ public sealed record PolicyDecision(
     double ExpectedIncrementalProfitCents,
     double Propensity,
     bool IsExploration,
-    IReadOnlyList<string> Constraints);
+    IReadOnlyList<string> Constraints,
+    Coupon? Coupon = null);
 
 /// <summary>
 /// Picks the discount level that maximises expected incremental profit over no discount:
@@ -54,7 +59,7 @@ public sealed class DiscountPolicy(DiscountingOptions options)
         var chosen = explore ? allowed[explorer!.Next(allowed.Count)] : greedy;
         var propensity = allowed.Count == 1 ? 1 : share / allowed.Count + (chosen == greedy ? 1 - share : 0);
         var percent = options.Ladder[chosen];
-        return new PolicyDecision(
+        var decision = new PolicyDecision(
             percent,
             FinalPrice(input.PriceCents, percent),
             p0,
@@ -63,6 +68,65 @@ public sealed class DiscountPolicy(DiscountingOptions options)
             propensity,
             explore,
             constraints);
+        var coupon = explore || allowed.Count == 1 ? null : BestCoupon(input, allowed);
+        return coupon is not null && coupon.ExpectedIncrementalProfitCents > Math.Max(0, decision.ExpectedIncrementalProfitCents)
+            ? decision with { Percent = 0, FinalPriceCents = input.PriceCents, ProbabilityWith = coupon.ProbabilityWith, ExpectedIncrementalProfitCents = coupon.ExpectedIncrementalProfitCents, Coupon = coupon }
+            : decision;
+    }
+
+    /// <summary>
+    /// When the user's baskets are well above this item's price, a coupon of the same depth on the whole basket may
+    /// earn more: its value is read as a percent of the expected basket, its cost as that basket's cost at the item's
+    /// cost share, and the margin floor applies to the basket.
+    /// </summary>
+    private Coupon? BestCoupon(PolicyInput input, List<int> allowedLevels)
+    {
+        var basket = input.ExpectedBasketCents;
+        if (!options.CouponsEnabled || basket < input.PriceCents * options.CouponMinimumBasketRatio)
+        {
+            return null;
+        }
+
+        var costShare = input.CostCents / (double)input.PriceCents;
+        var basketCost = basket * costShare;
+        var minimumBasket = basket / 100 * 100;
+        var p0 = input.PurchaseProbabilityByLevel[0];
+        Coupon? best = null;
+        foreach (var level in allowedLevels.Where(l => l > 0))
+        {
+            var amount = basket * options.Ladder[level] / 100 / 50 * 50;
+            if (amount == 0 || minimumBasket - amount < Math.Ceiling(minimumBasket * costShare * (1 + options.MarginFloor))
+                || (input.BudgetLeftCents is { } budget && amount > budget))
+            {
+                continue;
+            }
+
+            var effectivePercent = 100.0 * amount / basket;
+            var p = ProbabilityAt(input.PurchaseProbabilityByLevel, effectivePercent);
+            var gain = (p - p0) * (basket - amount - basketCost) - p0 * amount;
+            if (best is null || gain > best.ExpectedIncrementalProfitCents)
+            {
+                best = new Coupon(amount, minimumBasket, effectivePercent, gain, p);
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>p(buy) at any depth, read linearly between the ladder's levels.</summary>
+    private double ProbabilityAt(IReadOnlyList<double> byLevel, double percent)
+    {
+        for (var level = 1; level < options.Ladder.Length; level++)
+        {
+            if (percent <= options.Ladder[level])
+            {
+                var low = options.Ladder[level - 1];
+                var t = (percent - low) / (options.Ladder[level] - low);
+                return byLevel[level - 1] + t * (byLevel[level] - byLevel[level - 1]);
+            }
+        }
+
+        return byLevel[^1];
     }
 
     private double Profit(PolicyInput input, int level) => level == 0

@@ -17,6 +17,14 @@ public static class DiscountReason
             return $"No discount: {why}.{facts}{limits}";
         }
 
+        if (decision.Coupon is { } coupon)
+        {
+            return $"A {Money(coupon.AmountOffCents)} coupon on baskets of {Money(coupon.MinimumBasketCents)} or more, chosen over percent off this item: "
+                   + $"the customer's baskets average {Money(user.AverageBasketCents)}, so it is worth {coupon.EffectivePercent:F1}% of the basket; "
+                   + $"we expect the chance of buying to rise from {Percent(decision.ProbabilityWithout)} to {Percent(coupon.ProbabilityWith)}, "
+                   + $"worth {Money(coupon.ExpectedIncrementalProfitCents)} in expected extra profit.{facts}{limits}";
+        }
+
         var margin = decision.FinalPriceCents - costCents;
         var marginShare = decision.FinalPriceCents == 0 ? 0 : margin / (double)decision.FinalPriceCents;
         var exploration = decision.IsExploration ? " This level was drawn at random to keep learning what discounts do." : "";

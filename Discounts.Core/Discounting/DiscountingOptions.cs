@@ -31,6 +31,13 @@ public sealed class DiscountingOptions : IValidatableObject
     [Range(1, 200)]
     public int MaxItemsPerQuote { get; set; } = 50;
 
+    /// <summary>Offer a fixed-amount coupon on the basket instead of percent off the item when it earns more.</summary>
+    public bool CouponsEnabled { get; set; } = true;
+
+    /// <summary>A coupon is considered only when the user's expected basket is at least this many times the item's price.</summary>
+    [Range(1.0, 100.0)]
+    public double CouponMinimumBasketRatio { get; set; } = 1.25;
+
     public UpliftLearnerOptions Learner { get; set; } = new() { Leaves = 4, Iterations = 100, MinimumRowsPerLeaf = 50 };
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

@@ -36,7 +36,9 @@ public sealed record UserSignals(
     double FullPriceOfferBuyRate,
     /// <summary>Mean log price paid minus mean log price viewed: price-sensitive users buy the cheaper of what they view.</summary>
     double PricePaidVersusViewed,
-    double PriceTalkShare)
+    double PriceTalkShare,
+    /// <summary>What the user spends on a shopping day, on average: the basket a coupon would apply to.</summary>
+    long AverageBasketCents)
 {
     /// <summary>Pseudo-counts that pull a user with few offers towards the typical response.</summary>
     private const double PriorOffers = 3;
@@ -54,6 +56,7 @@ public sealed record UserSignals(
         DateTime? lastPurchase = null;
         double logPaid = 0, logViewed = 0;
         var offersShown = new Dictionary<long, int>();
+        var baskets = new Dictionary<DateOnly, long>();
         var offersBought = new HashSet<long>();
         foreach (var e in history)
         {
@@ -87,6 +90,8 @@ public sealed record UserSignals(
                 purchases++;
                 spend += e.PriceCents;
                 logPaid += Math.Log(1 + e.PriceCents);
+                var day = DateOnly.FromDateTime(e.OccurredAt);
+                baskets[day] = baskets.GetValueOrDefault(day) + e.PriceCents;
                 categoryPurchases += e.Category == category ? 1 : 0;
                 discounted += e.DiscountPercent > 0 ? 1 : 0;
                 discountSum += e.DiscountPercent;
@@ -106,10 +111,11 @@ public sealed record UserSignals(
             SmoothedRate(offersShown.Where(o => o.Value > 0).Select(o => o.Key), offersBought),
             SmoothedRate(offersShown.Where(o => o.Value == 0).Select(o => o.Key), offersBought),
             purchases == 0 || views == 0 ? 0 : logPaid / purchases - logViewed / views,
-            PriceTalkShareBefore(texts, asOf));
+            PriceTalkShareBefore(texts, asOf),
+            baskets.Count == 0 ? 0 : (long)baskets.Values.Average());
     }
 
-    public static UserSignals None { get; } = new(0, 0, 365, 0, 0, 0, 0, 0, PriorBuyRate, PriorBuyRate, 0, 0);
+    public static UserSignals None { get; } = new(0, 0, 365, 0, 0, 0, 0, 0, PriorBuyRate, PriorBuyRate, 0, 0, 0);
 
     private static double PriceTalkShareBefore(IReadOnlyList<PastText> texts, DateTime asOf)
     {

@@ -200,10 +200,23 @@ public sealed class DiscountEndpointTests
             .AssertFieldErrorAsync("userId");
     }
 
+    [Test]
+    public async Task RedeemOffer_WhenOfferIsACoupon_ChargesTheCouponAmount()
+    {
+        var (campaign, offers) = await ArrangeOffersAsync(budgetCents: 10_000, count: 1, coupon: true);
+        using var client = TestHost.Client(ApiRole.Shop);
+
+        var response = await client.PostAsJsonAsync($"/api/discounts/offers/{offers[0].Offer}/redeem", new { userId = offers[0].User });
+        var result = await response.Content.ReadFromJsonAsync<RedeemOffer.Result>(TestJson.Options);
+
+        Assert.That(result!.DiscountCents, Is.EqualTo(1_500));
+        Assert.That(await SpentAsync(campaign), Is.EqualTo(1_500));
+    }
+
     private static long nextArrangement;
 
     /// <summary>A fresh campaign and one 10 % offer on a 10 000-cent price per distinct demo user, so caps do not interfere.</summary>
-    private static async Task<(long Campaign, List<(string Offer, string User)> Offers)> ArrangeOffersAsync(long budgetCents, int count, bool[]? expired = null)
+    private static async Task<(long Campaign, List<(string Offer, string User)> Offers)> ArrangeOffersAsync(long budgetCents, int count, bool[]? expired = null, bool coupon = false)
     {
         var arrangement = Interlocked.Increment(ref nextArrangement);
         await using var scope = TestHost.Factory.Services.CreateAsyncScope();
@@ -218,9 +231,12 @@ public sealed class DiscountEndpointTests
             UserId = user.Id,
             ItemId = item.Id,
             Campaign = campaign,
-            DiscountPercent = 10,
+            Kind = coupon ? OfferKind.FixedAmountCoupon : OfferKind.PercentOff,
+            DiscountPercent = coupon ? 5 : 10,
+            AmountOffCents = coupon ? 1_500 : 0,
+            MinimumBasketCents = coupon ? 30_000 : 0,
             ListPriceCents = 10_000,
-            FinalPriceCents = 9_000,
+            FinalPriceCents = coupon ? 10_000 : 9_000,
             Propensity = 1,
             Status = OfferStatus.Quoted,
             CreatedAt = DateTime.UtcNow,

@@ -106,3 +106,46 @@ public sealed class DiscountPolicyTests
         Assert.That(results, Is.Not.Empty);
     }
 }
+
+public sealed class CouponPolicyTests
+{
+    private static readonly DiscountingOptions Options = new() { ExplorationShare = 0 };
+
+    [Test]
+    public void Decide_WhenBasketsAreMuchLargerThanTheItem_ChoosesACouponOnTheBasket()
+    {
+        // A 2 000-cent item for a user whose baskets average 12 000: 10 % of the basket is a 1 200-cent coupon.
+        var input = new PolicyInput(2_000, 1_000, [0.05, 0.12, 0.22, 0.26, 0.28], true, 3, 1_000_000, ExpectedBasketCents: 12_000);
+
+        var decision = new DiscountPolicy(Options).Decide(input, explorer: null);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(decision.Coupon, Is.Not.Null);
+            Assert.That(decision.Coupon!.AmountOffCents % 50, Is.Zero);
+            Assert.That(decision.Coupon.MinimumBasketCents, Is.EqualTo(12_000));
+            Assert.That(decision.Percent, Is.Zero);
+            Assert.That(decision.FinalPriceCents, Is.EqualTo(2_000));
+            // The basket keeps cost share 50 % plus the 10 % floor: at least 6 600 of 12 000 must remain.
+            Assert.That(12_000 - decision.Coupon.AmountOffCents, Is.GreaterThanOrEqualTo(6_600));
+            Assert.That(decision.ExpectedIncrementalProfitCents, Is.GreaterThan(DiscountPolicy.IncrementalProfit(2_000, 1_000, 0.05, 0.22, 10)));
+        });
+    }
+
+    [Test]
+    public void Decide_WhenBasketIsNoBiggerThanTheItem_StaysWithPercentOff()
+    {
+        var input = new PolicyInput(10_000, 4_000, [0.05, 0.12, 0.22, 0.26, 0.28], true, 3, 1_000_000, ExpectedBasketCents: 10_000);
+        var decision = new DiscountPolicy(Options).Decide(input, explorer: null);
+        Assert.That(decision.Coupon, Is.Null);
+        Assert.That(decision.Percent, Is.EqualTo(15));
+    }
+
+    [Test]
+    public void Decide_WhenCouponsAreDisabled_NeverOffersOne()
+    {
+        var options = new DiscountingOptions { ExplorationShare = 0, CouponsEnabled = false };
+        var input = new PolicyInput(2_000, 1_000, [0.05, 0.12, 0.22, 0.26, 0.28], true, 3, 1_000_000, ExpectedBasketCents: 12_000);
+        Assert.That(new DiscountPolicy(options).Decide(input, explorer: null).Coupon, Is.Null);
+    }
+}

@@ -24,6 +24,8 @@ public static class QuoteDiscount
         int DiscountPercent,
         long ListPriceCents,
         long FinalPriceCents,
+        long AmountOffCents,
+        long MinimumBasketCents,
         DateTime ExpiresAt,
         string ModelVersion,
         double ExpectedUplift,
@@ -80,19 +82,22 @@ public static class QuoteDiscount
                 var item = ordered[i];
                 var decision = policy.Decide(
                     new PolicyInput(item.PriceCents, item.CostCents, probabilities[i], user.ConsentPersonalisation, discountsLeft,
-                        campaign is null ? 0 : campaign.BudgetCents - campaign.SpentCents),
+                        campaign is null ? 0 : campaign.BudgetCents - campaign.SpentCents, signals[i].AverageBasketCents),
                     Random.Shared);
                 var constraints = campaign is null ? decision.Constraints.Append("no active campaign funds discounts").ToList() : decision.Constraints;
                 decision = decision with { Constraints = constraints };
-                discountsLeft -= decision.Percent > 0 ? 1 : 0;
+                var discounted = decision.Percent > 0 || decision.Coupon is not null;
+                discountsLeft -= discounted ? 1 : 0;
                 var offer = new Offer
                 {
                     ExternalId = "off_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)),
                     UserId = user.Id,
                     ItemId = item.Id,
                     CampaignId = campaign?.Id,
-                    Kind = OfferKind.PercentOff,
-                    DiscountPercent = decision.Percent,
+                    Kind = decision.Coupon is null ? OfferKind.PercentOff : OfferKind.FixedAmountCoupon,
+                    DiscountPercent = decision.Coupon is { } coupon ? (int)Math.Round(coupon.EffectivePercent) : decision.Percent,
+                    AmountOffCents = decision.Coupon?.AmountOffCents ?? 0,
+                    MinimumBasketCents = decision.Coupon?.MinimumBasketCents ?? 0,
                     ListPriceCents = item.PriceCents,
                     FinalPriceCents = decision.FinalPriceCents,
                     ExpectedUplift = decision.ProbabilityWith - decision.ProbabilityWithout,
@@ -106,7 +111,7 @@ public static class QuoteDiscount
                 };
                 offers.Add(offer);
                 quotes.Add(new Quote(item.ExternalId, offer.ExternalId, offer.Kind, offer.DiscountPercent, offer.ListPriceCents, offer.FinalPriceCents,
-                    offer.ExpiresAt, model.Version, offer.ExpectedUplift, (long)Math.Round(decision.ExpectedIncrementalProfitCents), offer.IsExploration, offer.Reason));
+                    offer.AmountOffCents, offer.MinimumBasketCents, offer.ExpiresAt, model.Version, offer.ExpectedUplift, (long)Math.Round(decision.ExpectedIncrementalProfitCents), offer.IsExploration, offer.Reason));
             }
 
             db.Offers.AddRange(offers);

@@ -42,7 +42,7 @@ public static class RedeemOffer
                 throw new ProblemException(StatusCodes.Status403Forbidden, "Offer belongs to another user", "This offer was quoted to a different user.");
             }
 
-            var discount = offer.ListPriceCents - offer.FinalPriceCents;
+            var discount = offer.Kind == OfferKind.FixedAmountCoupon ? offer.AmountOffCents : offer.ListPriceCents - offer.FinalPriceCents;
             if (offer.Status == OfferStatus.Redeemed)
             {
                 return new Result(offer.ExternalId, offer.Status, offer.DiscountPercent, offer.FinalPriceCents, discount, offer.RedeemedAt!.Value, AlreadyRedeemed: true);
@@ -63,7 +63,7 @@ public static class RedeemOffer
                 return new Result(redeemed.ExternalId, redeemed.Status, redeemed.DiscountPercent, redeemed.FinalPriceCents, discount, redeemed.RedeemedAt ?? now, AlreadyRedeemed: true);
             }
 
-            if (offer.DiscountPercent > 0)
+            if (discount > 0)
             {
                 var redeemedToday = await db.Offers.CountAsync(
                     o => o.UserId == offer.UserId && o.Status == OfferStatus.Redeemed && o.DiscountPercent > 0 && o.RedeemedAt >= now.Date, cancellationToken);
