@@ -1,0 +1,96 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Discounts.Training.Bert;
+
+/// <summary>Multi-head self-attention (HF key prefix <c>attention.self.</c>).</summary>
+public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly Linear query;
+    private readonly Linear key;
+    private readonly Linear value;
+    private readonly int heads;
+    private readonly int headSize;
+    private readonly double dropoutProbability;
+
+    public BertSelfAttention(BertConfig config) : base(nameof(BertSelfAttention))
+    {
+        query = nn.Linear(config.HiddenSize, config.HiddenSize);
+        key = nn.Linear(config.HiddenSize, config.HiddenSize);
+        value = nn.Linear(config.HiddenSize, config.HiddenSize);
+        heads = config.NumAttentionHeads;
+        headSize = config.HeadSize;
+        dropoutProbability = config.AttentionProbsDropoutProb;
+        RegisterComponents();
+    }
+
+    /// <param name="hidden">[batch, length, hidden]</param>
+    /// <param name="attentionBias">[batch, 1, 1, length]: 0 where a key may be attended, a large negative at padding.</param>
+    public override Tensor forward(Tensor hidden, Tensor attentionBias)
+    {
+        long batch = hidden.shape[0], length = hidden.shape[1];
+        // One matmul for query, key and value instead of three: the three HF parameters stay separate (so the
+        // state dict keeps HF keys and training updates them), and the concatenation is tiny next to the matmul.
+        using var weight = cat([query.weight!, key.weight!, value.weight!], 0);
+        using var bias = cat([query.bias!, key.bias!, value.bias!], 0);
+        using var projected = nn.functional.linear(hidden, weight, bias);
+        using var split = projected.view(batch, length, 3, heads, headSize).permute(2, 0, 3, 1, 4);
+        var qkv = split.unbind(0);
+        try
+        {
+            using var context = nn.functional.scaled_dot_product_attention(
+                qkv[0], qkv[1], qkv[2], attentionBias, training ? dropoutProbability : 0.0);
+            return context.transpose(1, 2).reshape(batch, length, heads * headSize);
+        }
+        finally
+        {
+            foreach (var part in qkv) part.Dispose();
+        }
+    }
+}
+
+/// <summary>Projection, residual and normalisation after self-attention (HF key prefix <c>attention.output.</c>).</summary>
+public sealed class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly Linear dense;
+    private readonly LayerNorm LayerNorm;
+    private readonly double dropoutProbability;
+
+    public BertSelfOutput(BertConfig config) : base(nameof(BertSelfOutput))
+    {
+        dense = nn.Linear(config.HiddenSize, config.HiddenSize);
+        LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        dropoutProbability = config.HiddenDropoutProb;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor attended, Tensor residual)
+    {
+        using var projected = dense.call(attended);
+        using var dropped = Dropout.Apply(projected, dropoutProbability, training);
+        using var sum = dropped.add(residual);
+        return LayerNorm.call(sum);
+    }
+}
+
+/// <summary>Self-attention plus its output block (HF key prefix <c>attention.</c>).</summary>
+public sealed class BertAttention : nn.Module<Tensor, Tensor, Tensor>
+{
+    // "self" is a C# keyword; the verbatim identifier still registers as "self", as the HF key needs.
+    private readonly BertSelfAttention @self;
+    private readonly BertSelfOutput output;
+
+    public BertAttention(BertConfig config) : base(nameof(BertAttention))
+    {
+        @self = new BertSelfAttention(config);
+        output = new BertSelfOutput(config);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor hidden, Tensor attentionBias)
+    {
+        using var attended = @self.call(hidden, attentionBias);
+        return output.call(attended, hidden);
+    }
+}

@@ -1,0 +1,18 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Discounts.Training.Runtime;
+
+/// <summary>Where and how torch runs (configuration section <c>Training</c>).</summary>
+public sealed class TrainingOptions
+{
+    public const string SectionName = "Training";
+
+    /// <summary><c>auto</c> (CUDA when available, else CPU), <c>cpu</c> or <c>cuda</c>.</summary>
+    [Required]
+    [RegularExpression("^(?i)(auto|cpu|cuda)$", ErrorMessage = "Training:Device must be auto, cpu or cuda.")]
+    public string Device { get; set; } = "auto";
+
+    /// <summary>Intra-op CPU threads for torch; 0 keeps libtorch's default (one per core).</summary>
+    [Range(0, 1024)]
+    public int Threads { get; set; }
+}
