@@ -30,22 +30,21 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hidden, Tensor attentionBias)
     {
         long batch = hidden.shape[0], length = hidden.shape[1];
-        // One matmul for query, key and value instead of three: the three HF parameters stay separate (so the
-        // state dict keeps HF keys and training updates them), and the concatenation is tiny next to the matmul.
-        using var weight = cat([query.weight!, key.weight!, value.weight!], 0);
-        using var bias = cat([query.bias!, key.bias!, value.bias!], 0);
-        using var projected = nn.functional.linear(hidden, weight, bias);
-        using var split = projected.view(batch, length, 3, heads, headSize).permute(2, 0, 3, 1, 4);
-        var qkv = split.unbind(0);
-        try
+        using var q = SplitHeads(query.call(hidden), batch, length);
+        using var k = SplitHeads(key.call(hidden), batch, length);
+        using var v = SplitHeads(value.call(hidden), batch, length);
+        using var context = nn.functional.scaled_dot_product_attention(
+            q, k, v, attentionBias, training ? dropoutProbability : 0.0);
+        using var merged = context.transpose(1, 2);
+        return merged.reshape(batch, length, heads * headSize);
+    }
+
+    /// <summary>[batch, length, hidden] to [batch, heads, length, headSize], as a view (no copy).</summary>
+    private Tensor SplitHeads(Tensor projected, long batch, long length)
+    {
+        using (projected)
         {
-            using var context = nn.functional.scaled_dot_product_attention(
-                qkv[0], qkv[1], qkv[2], attentionBias, training ? dropoutProbability : 0.0);
-            return context.transpose(1, 2).reshape(batch, length, heads * headSize);
-        }
-        finally
-        {
-            foreach (var part in qkv) part.Dispose();
+            return projected.view(batch, length, heads, headSize).transpose(1, 2);
         }
     }
 }
