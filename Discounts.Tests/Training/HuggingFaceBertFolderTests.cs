@@ -1,6 +1,8 @@
 using Discounts.Training.Bert;
+using Discounts.Training.Runtime;
 using Discounts.Training.Tokenization;
 using Discounts.Training.Weights;
+using Microsoft.Extensions.Options;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
@@ -81,6 +83,22 @@ public sealed class HuggingFaceBertFolderTests
         });
         var error = Assert.Throws<WeightMismatchException>(() => HuggingFaceBertFolder.Load(folder));
         Assert.That(error!.Message, Does.Contain("pooler.dense.bias"));
+    }
+
+    [Test]
+    public void BaseModelLoader_WhenBaseModelPathIsSet_LoadsThatFolder()
+    {
+        using var original = WriteFixture(model => model.save_safetensors(Path.Combine(folder, HuggingFaceBertFolder.WeightsFile)));
+        var options = Options.Create(new TrainingOptions { Device = "cpu", BaseModelPath = folder });
+        var loader = new BaseModelLoader(options, new TorchRuntime(options));
+        using var loaded = loader.Load(dataDirectory: Path.Combine(folder, "unused-data"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(loaded.Folder, Is.EqualTo(folder));
+            Assert.That(loaded.Config.HiddenSize, Is.EqualTo(32));
+            Assert.That(Directory.Exists(Path.Combine(folder, "unused-data")), Is.False, "the packaged model was not converted");
+        });
+        AssertSameOutputs(original, loaded);
     }
 
     [Test]

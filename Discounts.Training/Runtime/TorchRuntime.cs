@@ -54,7 +54,14 @@ public sealed partial class TorchRuntime
             _ => IsCudaAvailable(),
         };
         var chosen = useCuda ? CUDA : CPU;
-        InitializeDeviceType(chosen.type);
+        try
+        {
+            InitializeDeviceType(chosen.type);
+        }
+        catch (NotSupportedException error)
+        {
+            throw new InvalidOperationException(NativeBackendDiagnostics.DescribeLoadFailure(), error);
+        }
         if (options.Threads > 0) set_num_threads(options.Threads);
         LogInitialised(logger, requested, chosen.ToString(), get_num_threads(), __version__);
         return chosen;

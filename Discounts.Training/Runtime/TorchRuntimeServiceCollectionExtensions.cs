@@ -7,7 +7,8 @@ public static class TorchRuntimeServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="TorchRuntime"/> with <see cref="TrainingOptions"/> bound from the <c>Training</c>
-    /// section (validated at start) and a hosted service that initialises torch and logs the device.
+    /// section (validated at start), a hosted service that initialises torch and logs the device, and
+    /// <see cref="BaseModelLoader"/>.
     /// </summary>
     public static IServiceCollection AddTorchRuntime(this IServiceCollection services, IConfiguration configuration)
     {
@@ -16,6 +17,7 @@ public static class TorchRuntimeServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<TorchRuntime>();
+        services.AddSingleton<BaseModelLoader>();
         services.AddHostedService<TorchRuntimeStartup>();
         return services;
     }

@@ -15,4 +15,10 @@ public sealed class TrainingOptions
     /// <summary>Intra-op CPU threads for torch; 0 keeps libtorch's default (one per core).</summary>
     [Range(0, 1024)]
     public int Threads { get; set; }
+
+    /// <summary>
+    /// A Hugging Face BERT folder (config.json, vocab.txt, model.safetensors) to use as the base model instead of
+    /// the packaged all-MiniLM-L6-v2; empty for the packaged one.
+    /// </summary>
+    public string? BaseModelPath { get; set; }
 }
