@@ -24,7 +24,8 @@ public sealed record BertBenchmarkResult(
     int BatchSize, int SequenceLength, int Threads, string LibTorchVersion,
     double OnnxRuntimeMedianMs, double TorchSharpMedianMs, double TorchSharpToOnnxRatio,
     double FineTuneStepMedianMs, double FineTuneGflops, double FineTuneGflopsPerSecond,
-    int MatmulSize, double MatmulGflopsPerSecond, double FineTuneShareOfMatmul, double ParityMaxAbsDiff);
+    int MatmulSize, double MatmulGflopsPerSecond, double FineTuneShareOfMatmul, double ParityMaxAbsDiff,
+    string LoadAverageAtStart);
 
 /// <summary>
 /// Times the base model (all-MiniLM-L6-v2) on one fixed batch: ONNX Runtime and the TorchSharp BERT side by
@@ -36,6 +37,8 @@ public sealed class BertBenchmark(BertBenchmarkOptions options)
     public BertBenchmarkResult Run(Action<string>? progress = null)
     {
         progress ??= _ => { };
+        // Other processes on a shared machine skew every figure; the load average records how busy it was.
+        var loadAverage = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
         set_num_threads(options.Threads);
         var store = new BaseModelStore(options.DataDirectory);
         using var bert = store.Load();
@@ -71,7 +74,7 @@ public sealed class BertBenchmark(BertBenchmarkOptions options)
             Round(onnxMedian), Round(torchMedian), Math.Round(torchMedian / onnxMedian, 3),
             Round(stepMedian), Round(stepGflops), Round(stepGflopsPerSecond),
             options.MatmulSize, Round(matmulGflopsPerSecond), Math.Round(stepGflopsPerSecond / matmulGflopsPerSecond, 3),
-            parity);
+            parity, loadAverage);
     }
 
     private TokenizedBatch BuildBatch(BertTextTokenizer tokenizer)

@@ -28,7 +28,7 @@ public static class BenchmarkBertVerb
 
         var result = new BertBenchmark(options).Run(message => Console.Error.WriteLine(message));
         var ci = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(ci, $"BERT benchmark: all-MiniLM-L6-v2, batch {result.BatchSize} x seq {result.SequenceLength}, {result.Threads} threads, libtorch {result.LibTorchVersion}"));
+        Console.WriteLine(string.Create(ci, $"BERT benchmark: all-MiniLM-L6-v2, batch {result.BatchSize} x seq {result.SequenceLength}, {result.Threads} threads, libtorch {result.LibTorchVersion}, load average at start {result.LoadAverageAtStart}"));
         Console.WriteLine("| measure | value |");
         Console.WriteLine("|---|---|");
         Console.WriteLine(string.Create(ci, $"| ONNX Runtime inference, median | {result.OnnxRuntimeMedianMs:F1} ms |"));
