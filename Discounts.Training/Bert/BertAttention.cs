@@ -67,8 +67,9 @@ public sealed class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor attended, Tensor residual)
     {
         using var projected = dense.call(attended);
-        using var dropped = Dropout.Apply(projected, dropoutProbability, training);
-        using var sum = dropped.add(residual);
+        using var sum = Dropout.Apply(projected, dropoutProbability, training);
+        // In place: the projection's output is ours and autograd does not keep it, so no extra buffer is needed.
+        sum.add_(residual);
         return LayerNorm.call(sum);
     }
 }

@@ -10,6 +10,8 @@ namespace Discounts.Training.Bert;
 /// </summary>
 public sealed class BertInference(PretrainedBert bert, int maxLength = 128)
 {
+    private readonly Device device = bert.Model.parameters().First().device;
+
     public PretrainedBert Bert { get; } = bert;
 
     public int MaxLength { get; } = maxLength;
@@ -20,7 +22,7 @@ public sealed class BertInference(PretrainedBert bert, int maxLength = 128)
         var batch = Bert.Tokenizer.EncodeBatch(texts, MaxLength);
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
-        using var inputs = batch.ToTensors(Bert.Model.parameters().First().device);
+        using var inputs = batch.ToTensors(device);
         var (lastHiddenState, _) = Bert.Model.call(inputs.InputIds, inputs.AttentionMask, inputs.TokenTypeIds);
         var pooled = MeanPooling.Pool(lastHiddenState, inputs.AttentionMask).cpu();
         var hidden = (int)pooled.shape[1];
@@ -33,7 +35,7 @@ public sealed class BertInference(PretrainedBert bert, int maxLength = 128)
     {
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
-        using var inputs = batch.ToTensors(Bert.Model.parameters().First().device);
+        using var inputs = batch.ToTensors(device);
         var (lastHiddenState, _) = Bert.Model.call(inputs.InputIds, inputs.AttentionMask, inputs.TokenTypeIds);
         return lastHiddenState.cpu().data<float>().ToArray();
     }

@@ -40,8 +40,9 @@ public sealed class BertOutput : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor intermediate, Tensor residual)
     {
         using var projected = dense.call(intermediate);
-        using var dropped = Dropout.Apply(projected, dropoutProbability, training);
-        using var sum = dropped.add(residual);
+        using var sum = Dropout.Apply(projected, dropoutProbability, training);
+        // In place: the projection's output is ours and autograd does not keep it, so no extra buffer is needed.
+        sum.add_(residual);
         return LayerNorm.call(sum);
     }
 }
