@@ -70,3 +70,20 @@ public sealed class TorchRuntimeTests
         return services;
     }
 }
+
+[TestFixture]
+public sealed class OpenMpWaitPolicyTests
+{
+    [Test]
+    public void Apply_WhenPolicyIsUnknown_Throws() =>
+        Assert.Throws<ArgumentException>(() => OpenMpWaitPolicy.Apply("sometimes"));
+
+    [Test]
+    public void Apply_WhenVariableIsAlreadySet_KeepsIt()
+    {
+        // The namespace set-up has already applied "passive" (or the environment set it): a second call changes nothing.
+        var before = Environment.GetEnvironmentVariable(OpenMpWaitPolicy.VariableName);
+        Assert.That(before, Is.Not.Null.And.Not.Empty);
+        Assert.That(OpenMpWaitPolicy.Apply("active"), Is.EqualTo(before));
+    }
+}

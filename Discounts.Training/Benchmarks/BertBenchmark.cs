@@ -17,6 +17,7 @@ public sealed record BertBenchmarkOptions
     public int FineTuneSteps { get; init; } = 5;
     public int MatmulSize { get; init; } = 2048;
     public int MatmulRuns { get; init; } = 5;
+    public string OpenMpWaitPolicy { get; init; } = "passive";
     public required string DataDirectory { get; init; }
 }
 
@@ -25,7 +26,7 @@ public sealed record BertBenchmarkResult(
     double OnnxRuntimeMedianMs, double TorchSharpMedianMs, double TorchSharpToOnnxRatio,
     double FineTuneStepMedianMs, double FineTuneGflops, double FineTuneGflopsPerSecond,
     int MatmulSize, double MatmulGflopsPerSecond, double FineTuneShareOfMatmul, double ParityMaxAbsDiff,
-    string LoadAverageAtStart);
+    string LoadAverageAtStart, string OpenMpWaitPolicy);
 
 /// <summary>
 /// Times the base model (all-MiniLM-L6-v2) on one fixed batch: ONNX Runtime and the TorchSharp BERT side by
@@ -39,6 +40,7 @@ public sealed class BertBenchmark(BertBenchmarkOptions options)
         progress ??= _ => { };
         // Other processes on a shared machine skew every figure; the load average records how busy it was.
         var loadAverage = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+        var waitPolicy = Runtime.OpenMpWaitPolicy.Apply(options.OpenMpWaitPolicy);
         set_num_threads(options.Threads);
         var store = new BaseModelStore(options.DataDirectory);
         using var bert = store.Load();
@@ -74,7 +76,7 @@ public sealed class BertBenchmark(BertBenchmarkOptions options)
             Round(onnxMedian), Round(torchMedian), Math.Round(torchMedian / onnxMedian, 3),
             Round(stepMedian), Round(stepGflops), Round(stepGflopsPerSecond),
             options.MatmulSize, Round(matmulGflopsPerSecond), Math.Round(stepGflopsPerSecond / matmulGflopsPerSecond, 3),
-            parity, loadAverage);
+            parity, loadAverage, waitPolicy);
     }
 
     private TokenizedBatch BuildBatch(BertTextTokenizer tokenizer)

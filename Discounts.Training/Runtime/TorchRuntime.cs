@@ -44,6 +44,7 @@ public sealed partial class TorchRuntime
 
     private Device Initialise()
     {
+        var waitPolicy = Runtime.OpenMpWaitPolicy.Apply(options.OpenMpWaitPolicy);
         var requested = options.Device.Trim().ToLowerInvariant();
         var useCuda = requested switch
         {
@@ -63,11 +64,11 @@ public sealed partial class TorchRuntime
             throw new InvalidOperationException(NativeBackendDiagnostics.DescribeLoadFailure(), error);
         }
         if (options.Threads > 0) set_num_threads(options.Threads);
-        LogInitialised(logger, requested, chosen.ToString(), get_num_threads(), __version__);
+        LogInitialised(logger, requested, chosen.ToString(), get_num_threads(), waitPolicy, __version__);
         return chosen;
     }
 
     [LoggerMessage(Level = LogLevel.Information,
-        Message = "Torch ready: requested device {Requested}, using {Device}, {Threads} CPU threads, libtorch {LibTorchVersion}")]
-    private static partial void LogInitialised(ILogger logger, string requested, string device, int threads, string libTorchVersion);
+        Message = "Torch ready: requested device {Requested}, using {Device}, {Threads} CPU threads (OpenMP wait {WaitPolicy}), libtorch {LibTorchVersion}")]
+    private static partial void LogInitialised(ILogger logger, string requested, string device, int threads, string waitPolicy, string libTorchVersion);
 }

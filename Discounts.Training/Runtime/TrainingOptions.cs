@@ -17,6 +17,14 @@ public sealed class TrainingOptions
     public int Threads { get; set; }
 
     /// <summary>
+    /// How idle OpenMP threads wait: <c>passive</c> (sleep; the default, best when the machine is shared),
+    /// <c>active</c> (spin; can be slightly faster on a machine with nothing else to do) or empty for libgomp's
+    /// default. An OMP_WAIT_POLICY environment variable overrides it.
+    /// </summary>
+    [RegularExpression("^(?i)(passive|active|)$", ErrorMessage = "Training:OpenMpWaitPolicy must be passive, active or empty.")]
+    public string? OpenMpWaitPolicy { get; set; } = "passive";
+
+    /// <summary>
     /// A Hugging Face BERT folder (config.json, vocab.txt, model.safetensors) to use as the base model instead of
     /// the packaged all-MiniLM-L6-v2; empty for the packaged one.
     /// </summary>

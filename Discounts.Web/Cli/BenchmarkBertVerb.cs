@@ -5,7 +5,8 @@ using Discounts.Training.Benchmarks;
 namespace Discounts.Web.Cli;
 
 /// <summary>
-/// <c>benchmark-bert [--batch 32] [--seq 64] [--threads 2] [--runs 15] [--steps 5] [--data-dir DIR]</c>:
+/// <c>benchmark-bert [--batch 32] [--seq 64] [--threads 2] [--runs 15] [--steps 5] [--omp-wait passive|active]
+/// [--data-dir DIR]</c>:
 /// times the base model under ONNX Runtime and TorchSharp, one fine-tuning step and a large matmul; prints a
 /// table, then one JSON line with the figures.
 /// </summary>
@@ -28,7 +29,7 @@ public static class BenchmarkBertVerb
 
         var result = new BertBenchmark(options).Run(message => Console.Error.WriteLine(message));
         var ci = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(ci, $"BERT benchmark: all-MiniLM-L6-v2, batch {result.BatchSize} x seq {result.SequenceLength}, {result.Threads} threads, libtorch {result.LibTorchVersion}, load average at start {result.LoadAverageAtStart}"));
+        Console.WriteLine(string.Create(ci, $"BERT benchmark: all-MiniLM-L6-v2, batch {result.BatchSize} x seq {result.SequenceLength}, {result.Threads} threads (OpenMP wait {result.OpenMpWaitPolicy}), libtorch {result.LibTorchVersion}, load average at start {result.LoadAverageAtStart}"));
         Console.WriteLine("| measure | value |");
         Console.WriteLine("|---|---|");
         Console.WriteLine(string.Create(ci, $"| ONNX Runtime inference, median | {result.OnnxRuntimeMedianMs:F1} ms |"));
@@ -47,8 +48,7 @@ public static class BenchmarkBertVerb
     {
         var options = new BertBenchmarkOptions
         {
-            DataDirectory = Environment.GetEnvironmentVariable("Storage__DataDirectory")
-                ?? Path.Combine(Directory.GetCurrentDirectory(), "data"),
+            DataDirectory = Environment.GetEnvironmentVariable("Storage__DataDirectory") ?? DefaultDataDirectory(),
         };
         for (var i = 0; i < args.Length; i++)
         {
@@ -62,10 +62,21 @@ public static class BenchmarkBertVerb
                 "--runs" => options with { InferenceRuns = Positive(name, value) },
                 "--steps" => options with { FineTuneSteps = Positive(name, value) },
                 "--data-dir" => options with { DataDirectory = value },
-                _ => throw new ArgumentException($"Unknown option {name}. Options: --batch --seq --threads --runs --steps --data-dir."),
+                "--omp-wait" => options with { OpenMpWaitPolicy = value },
+                _ => throw new ArgumentException($"Unknown option {name}. Options: --batch --seq --threads --runs --steps --omp-wait --data-dir."),
             };
         }
         return options;
+    }
+
+    /// <summary>The repository's data/ when run from inside a checkout (dotnet run may start in the project folder), else ./data.</summary>
+    private static string DefaultDataDirectory()
+    {
+        for (var folder = new DirectoryInfo(Directory.GetCurrentDirectory()); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "Discounts.sln"))) return Path.Combine(folder.FullName, "data");
+        }
+        return Path.Combine(Directory.GetCurrentDirectory(), "data");
     }
 
     private static int Positive(string name, string value) =>
