@@ -13,7 +13,11 @@ public sealed class OnnxBertRunner : IDisposable
     private readonly InferenceSession session;
     private readonly string outputName;
 
-    public OnnxBertRunner(byte[] onnxModel, int threads)
+    /// <param name="allowSpinning">
+    /// Whether idle pool threads spin (ONNX Runtime's default) or sleep: the counterpart of OpenMP's wait policy,
+    /// so both engines wait the same way in a comparison.
+    /// </param>
+    public OnnxBertRunner(byte[] onnxModel, int threads, bool allowSpinning = true)
     {
         using var options = new SessionOptions
         {
@@ -22,6 +26,7 @@ public sealed class OnnxBertRunner : IDisposable
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", allowSpinning ? "1" : "0");
         session = new InferenceSession(onnxModel, options);
         outputName = session.OutputMetadata.Keys.FirstOrDefault(name => name.Contains("last_hidden", StringComparison.Ordinal))
             ?? session.OutputMetadata.Keys.First();
