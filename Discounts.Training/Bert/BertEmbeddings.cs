@@ -12,6 +12,7 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
     private readonly Embedding token_type_embeddings;
     private readonly LayerNorm LayerNorm;
     private readonly double dropoutProbability;
+    private readonly int maxPositions;
 
     public BertEmbeddings(BertConfig config) : base(nameof(BertEmbeddings))
     {
@@ -20,11 +21,14 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
         token_type_embeddings = nn.Embedding(config.TypeVocabSize, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
         dropoutProbability = config.HiddenDropoutProb;
+        maxPositions = config.MaxPositionEmbeddings;
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor inputIds, Tensor tokenTypeIds)
     {
+        if (inputIds.shape[1] > maxPositions)
+            throw new ArgumentException($"Sequences of {inputIds.shape[1]} tokens exceed the model's {maxPositions} positions.", nameof(inputIds));
         using var positions = arange(inputIds.shape[1], dtype: ScalarType.Int64, device: inputIds.device);
         using var words = word_embeddings.call(inputIds);
         using var types = token_type_embeddings.call(tokenTypeIds);

@@ -10,8 +10,6 @@ public sealed record TokenizedBatch(int BatchSize, int SequenceLength, long[] In
 {
     public long[] Shape => [BatchSize, SequenceLength];
 
-    public long Token(int row, int position) => InputIds[(row * SequenceLength) + position];
-
     public bool IsPadding(int row, int position) => AttentionMask[(row * SequenceLength) + position] == 0;
 
     public BertInputs ToTensors(Device? device = null) => new(
