@@ -9,10 +9,12 @@ switch (verb)
     case { } when verb.StartsWith('-'):
         await WebHost.Build(verb == "serve" ? args[1..] : args).RunAsync();
         return 0;
+    case "benchmark-bert":
+        return await BenchmarkBertVerb.RunAsync(args[1..]);
     case "evaluate-uplift":
         return RunVerb(() => EvaluateUpliftVerb.Run(args[1..]));
     default:
-        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default), evaluate-uplift.");
+        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default), evaluate-uplift, benchmark-bert.");
         return 2;
 }
 
