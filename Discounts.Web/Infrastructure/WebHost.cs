@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Discounts.Core.Data;
+using Discounts.Training.Runtime;
 using Discounts.Web.Features;
 using FluentValidation;
 using Microsoft.Extensions.Configuration.Json;
@@ -27,6 +28,7 @@ public static class WebHost
         services.AddDiscountsJobs(builder.Configuration);
         services.AddDiscountsHealth();
         services.AddDiscountsDiscounting(builder.Configuration);
+        services.AddTorchRuntime(builder.Configuration);
         services.AddDiscountsTelemetry();
         services.AddDiscountsOpenApi();
         services.AddMediator((Mediator.MediatorOptions options) =>
