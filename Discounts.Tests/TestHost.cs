@@ -18,6 +18,9 @@ public static class TestHost
     /// <summary>An Analyst key held to two requests a second, for the rate-limit tests.</summary>
     public const string SlowAnalystKey = "test-slow-analyst-key-0123456789";
 
+    /// <summary>An Admin key without a practical rate limit, so hostile-input tests reach validation.</summary>
+    public const string UnlimitedAdminKey = "test-unlimited-admin-key-0123456789";
+
     private static readonly Lazy<DiscountsFactory> LazyFactory = new(() => new DiscountsFactory());
 
     public static DiscountsFactory Factory => LazyFactory.Value;
@@ -70,6 +73,10 @@ public sealed class DiscountsFactory : WebApplicationFactory<Program>
             settings[$"Auth:Keys:{index}:Key"] = TestHost.SlowAnalystKey;
             settings[$"Auth:Keys:{index}:Role"] = nameof(ApiRole.Analyst);
             settings[$"Auth:Keys:{index}:PermitsPerSecond"] = "2";
+            index++;
+            settings[$"Auth:Keys:{index}:Key"] = TestHost.UnlimitedAdminKey;
+            settings[$"Auth:Keys:{index}:Role"] = nameof(ApiRole.Admin);
+            settings[$"Auth:Keys:{index}:PermitsPerSecond"] = "1000000";
             configuration.AddInMemoryCollection(settings);
         });
     }
