@@ -20,26 +20,7 @@ public static class WebHost
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
-        var services = builder.Services;
-        services.AddSingleton(TimeProvider.System);
-        services.AddDiscountsStorage(builder.Configuration);
-        services.AddApiKeyAuthentication(builder.Configuration);
-        services.AddDiscountsJobs(builder.Configuration);
-        services.AddDiscountsHealth();
-        services.AddDiscountsTelemetry();
-        services.AddDiscountsOpenApi();
-        services.AddMediator((Mediator.MediatorOptions options) =>
-        {
-            options.ServiceLifetime = ServiceLifetime.Scoped;
-            options.PipelineBehaviors = [typeof(LoggingBehavior<,>), typeof(ValidationBehavior<,>)];
-        });
-        services.AddValidatorsFromAssemblyContaining<ProblemExceptionHandler>(includeInternalTypes: true);
-        services.AddProblemDetails();
-        services.AddExceptionHandler<ProblemExceptionHandler>();
-        // Binding failures (a number that is not a number, broken JSON) throw, so the one handler names the field.
-        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
-        services.ConfigureHttpJsonOptions(options =>
-            options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase, allowIntegerValues: false)));
+        builder.Services.AddDiscountsServices(builder.Configuration);
 
         var app = builder.Build();
         // Resolved now, not at the first request, so a generated Admin key is announced as the host starts.
@@ -56,11 +37,37 @@ public static class WebHost
         return app;
     }
 
+    /// <summary>Everything but Kestrel and the pipeline: the web host and the CLI verbs share it.</summary>
+    public static IServiceCollection AddDiscountsServices(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddDiscountsStorage(configuration);
+        services.AddApiKeyAuthentication(configuration);
+        services.AddDiscountsJobs(configuration);
+        services.AddDiscountsHealth();
+        services.AddDiscountsTelemetry();
+        services.AddDiscountsOpenApi();
+        services.AddMediator((Mediator.MediatorOptions options) =>
+        {
+            options.ServiceLifetime = ServiceLifetime.Scoped;
+            options.PipelineBehaviors = [typeof(LoggingBehavior<,>), typeof(ValidationBehavior<,>)];
+        });
+        services.AddValidatorsFromAssemblyContaining<ProblemExceptionHandler>(includeInternalTypes: true);
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        // Binding failures (a number that is not a number, broken JSON) throw, so the one handler names the field.
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.ConfigureHttpJsonOptions(options =>
+            options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase, allowIntegerValues: false)));
+        services.AddDiscountsProfiling(configuration);
+        return services;
+    }
+
     /// <summary>
     /// The repository's appsettings.json is the host's one configuration file. It is added first, so environment
     /// variables and the command line still override it.
     /// </summary>
-    private static void AddRepositorySettings(this IConfigurationManager configuration)
+    public static void AddRepositorySettings(this IConfigurationManager configuration)
     {
         var path = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
         if (!File.Exists(path))
