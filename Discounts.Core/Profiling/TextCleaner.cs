@@ -24,7 +24,8 @@ public static partial class TextCleaner
         text = text.Normalize(NormalizationForm.FormKC);
         text = ScriptOrStyle().Replace(text, " ");
         text = HtmlComment().Replace(text, " ");
-        text = HtmlTag().Replace(text, " ");
+        // Inline tags sit inside words and sentences ("<b>serum</b>!"); block tags separate them ("<p>a</p><p>b</p>").
+        text = HtmlTag().Replace(text, tag => InlineTags.Contains(tag.Groups["name"].Value) ? "" : " ");
         text = MarkdownLink().Replace(text, "$1");
         text = RemoveControlCharacters(text);
         text = Url().Replace(text, " ");
@@ -64,7 +65,12 @@ public static partial class TextCleaner
     private static partial Regex HtmlComment();
 
     // A tag starts with a letter, "/" or "!" right after "<", so "a < b" and "<3" survive as text.
-    [GeneratedRegex(@"</?[a-zA-Z!][^<>]*>?")]
+    private static readonly HashSet<string> InlineTags = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "a", "abbr", "b", "bdi", "code", "em", "font", "i", "mark", "q", "s", "small", "span", "strong", "sub", "sup", "u",
+    };
+
+    [GeneratedRegex(@"</?(?<name>[a-zA-Z!][a-zA-Z0-9-]*)[^<>]*>?")]
     private static partial Regex HtmlTag();
 
     [GeneratedRegex(@"\[([^\]]{0,200})\]\([^)\s]{0,2000}\)")]

@@ -27,6 +27,7 @@ public static class WebHost
         app.Services.GetRequiredService<ApiKeyStore>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseDeclaredBodySizeLimits();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapDiscountsHealth();
