@@ -8,6 +8,8 @@ switch (verb)
     case { } when verb.StartsWith('-'):
         await WebHost.Build(verb == "serve" ? args[1..] : args).RunAsync();
         return 0;
+    case "import":
+        return await Discounts.Web.Cli.ImportVerb.RunAsync(args[1..]);
     default:
         await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default).");
         return 2;
