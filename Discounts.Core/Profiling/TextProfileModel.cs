@@ -45,6 +45,7 @@ public sealed class TextProfileModel
     private readonly MLContext ml;
     private readonly ITransformer transformer;
     private readonly string[] tfIdfTerms;
+    private readonly HashSet<string> vocabulary;
     private readonly Lock scoring = new();
 
     private TextProfileModel(MLContext ml, ITransformer transformer, TextModelMetadata metadata)
@@ -52,6 +53,7 @@ public sealed class TextProfileModel
         this.ml = ml;
         this.transformer = transformer;
         Metadata = metadata;
+        vocabulary = metadata.Vocabulary.ToHashSet(StringComparer.Ordinal);
         var schema = transformer.GetOutputSchema(ml.Data.LoadFromEnumerable(Array.Empty<TokensRow>()).Schema);
         tfIdfTerms = SlotNames(schema[TfIdfColumn]);
     }
@@ -65,8 +67,9 @@ public sealed class TextProfileModel
     public static TextProfileModel Fit(IReadOnlyList<IReadOnlyList<string>> documents, TextModelOptions options, DateTime fittedAtUtc)
     {
         var vocabulary = ChooseVocabulary(documents, options);
+        var known = vocabulary.ToHashSet(StringComparer.Ordinal);
         var ml = new MLContext(options.Seed);
-        var data = ml.Data.LoadFromEnumerable(documents.Select(d => new TokensRow { Tokens = [.. d] }));
+        var data = ml.Data.LoadFromEnumerable(documents.Select(d => new TokensRow { Tokens = InVocabulary(d, known) }));
         var terms = ml.Data.LoadFromEnumerable(vocabulary.Select(t => new TermRow { Term = t }));
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Keys", TokensColumn, keyData: terms)
             .Append(ml.Transforms.Text.ProduceNgrams(CountsColumn, "Keys", ngramLength: 1, useAllLengths: false,
@@ -90,7 +93,7 @@ public sealed class TextProfileModel
                 .ToList()))
             .ToList();
         var metadata = new TextModelMetadata(
-            VersionOf(vocabulary, options, fittedAtUtc), fittedAtUtc, documents.Count, vocabulary.Count, options, topics);
+            VersionOf(vocabulary, options, fittedAtUtc), fittedAtUtc, documents.Count, vocabulary.Count, options, topics, vocabulary);
         return new TextProfileModel(ml, fitted, metadata);
     }
 
@@ -104,7 +107,7 @@ public sealed class TextProfileModel
 
         lock (scoring)
         {
-            var data = ml.Data.LoadFromEnumerable(documents.Select(d => new TokensRow { Tokens = [.. d] }));
+            var data = ml.Data.LoadFromEnumerable(documents.Select(d => new TokensRow { Tokens = InVocabulary(d, vocabulary) }));
             var scored = NativeStdout.ToStderr(() => ml.Data.CreateEnumerable<ScoredRow>(transformer.Transform(data), reuseRowObject: false).ToList());
             return scored.Select(row => new TextScore(TopKeywords(row.TfIdf), Mixture(row.Topics))).ToList();
         }
@@ -157,6 +160,24 @@ public sealed class TextProfileModel
             .Select(kv => kv.Key)
             .Order(StringComparer.Ordinal)
             .ToList();
+    }
+
+    /// <summary>
+    /// Terms outside the vocabulary are dropped before ML.NET sees them: its n-gram counter would otherwise count
+    /// every unknown term as one shared "*" term, which then tops keywords and topics.
+    /// </summary>
+    private static string[] InVocabulary(IReadOnlyList<string> document, HashSet<string> known)
+    {
+        var kept = new List<string>(document.Count);
+        foreach (var term in document)
+        {
+            if (known.Contains(term))
+            {
+                kept.Add(term);
+            }
+        }
+
+        return [.. kept];
     }
 
     private List<WeightedTerm> TopKeywords(VBuffer<float> weights)
@@ -226,4 +247,10 @@ public sealed class TextProfileModel
 
 /// <summary>What a fitted text model is: its version, when and on how much it was fitted, and its topics.</summary>
 public sealed record TextModelMetadata(
-    string Version, DateTime FittedAt, int DocumentCount, int VocabularySize, TextModelOptions Options, IReadOnlyList<Topic> Topics);
+    string Version,
+    DateTime FittedAt,
+    int DocumentCount,
+    int VocabularySize,
+    TextModelOptions Options,
+    IReadOnlyList<Topic> Topics,
+    IReadOnlyList<string> Vocabulary);
