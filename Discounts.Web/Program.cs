@@ -10,6 +10,8 @@ switch (verb)
         return 0;
     case "import":
         return await Discounts.Web.Cli.ImportVerb.RunAsync(args[1..]);
+    case "benchmark-profiles":
+        return await Discounts.Web.Cli.BenchmarkProfilesVerb.RunAsync(args[1..]);
     default:
         await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default).");
         return 2;

@@ -19,8 +19,8 @@ public sealed record TextModelOptions
     public int TopicWordCount { get; init; } = 8;
     public int KeywordCount { get; init; } = 10;
     public int Seed { get; init; } = 20_261_128;
-    /// <summary>0 lets LightLDA use every core.</summary>
-    public int Threads { get; init; }
+    /// <summary>LightLDA's sampling threads; ML.NET's own default (0) runs on one.</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
 }
 
 public sealed record WeightedTerm(string Term, double Weight);
@@ -81,6 +81,8 @@ public sealed class TextProfileModel
                 maximumNumberOfIterations: options.LdaIterations,
                 numberOfSummaryTermsPerTopic: options.TopicWordCount,
                 numberOfThreads: options.Threads,
+                // The log-likelihood is only printed; computing it every 5 iterations (the default) costs a pass each time.
+                likelihoodInterval: Math.Max(5, options.LdaIterations),
                 resetRandomGenerator: true));
         var fitted = NativeStdout.ToStderr(() => pipeline.Fit(data));
 
