@@ -7,7 +7,8 @@ using Discounts.Core.Profiling;
 namespace Discounts.Web.Cli;
 
 /// <summary>
-/// `benchmark-profiles --sizes 10000,100000 --repeats 3 --dir DIR [--topics 20] [--iterations 100]`: writes a synthetic
+/// `benchmark-profiles --sizes 10000,100000 --repeats 3 --dir DIR [--topics 20] [--iterations 100]`, or with
+/// `--reviews All_Beauty_5.json.gz` the same timings on real review text. The synthetic mode writes a
 /// corpus per size (DIR/corpus-N.tsv: user id, tab, text; the same file docs/scripts/profile_bench_sklearn.py reads),
 /// then times fitting the text model (tokenising, vocabulary, TF-IDF and LDA) and scoring every user against it.
 /// One JSON line per size on stdout; LDA's native chatter goes to stderr.
@@ -21,8 +22,13 @@ public static class BenchmarkProfilesVerb
         var options = Parse(args);
         if (options is null)
         {
-            await Console.Error.WriteLineAsync("Usage: benchmark-profiles --sizes 10000,100000 [--repeats 3] [--dir DIR] [--topics 20] [--iterations 100]");
+            await Console.Error.WriteLineAsync("Usage: benchmark-profiles --sizes 10000,100000 [--repeats 3] [--dir DIR] [--topics 20] [--iterations 100] [--reviews FILE.json.gz]");
             return 2;
+        }
+
+        if (options.Reviews is { } reviewsPath)
+        {
+            return await RunOnReviewsAsync(reviewsPath, options);
         }
 
         Directory.CreateDirectory(options.Directory);
@@ -74,6 +80,51 @@ public static class BenchmarkProfilesVerb
             }, RecordFiles.Json));
         }
 
+        return 0;
+    }
+
+    /// <summary>Real text: Amazon reviews (JSON lines, gzip), de-duplicated by (reviewer, item), cleaned, one document per review, scored per reviewer.</summary>
+    private static async Task<int> RunOnReviewsAsync(string path, Options options)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var reviews = Core.Evaluation.AmazonReviews.ReadDeduplicated(path);
+        var cleaned = reviews.AsParallel().AsOrdered().Select(r => TextCleaner.Clean(r.Text)).ToList();
+        var cleanSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var fits = new List<double>();
+        var scores = new List<double>();
+        TextProfileModel? model = null;
+        var users = 0;
+        for (var repeat = 0; repeat < options.Repeats; repeat++)
+        {
+            started = Stopwatch.GetTimestamp();
+            var documents = cleaned.AsParallel().AsOrdered().Select(t => (IReadOnlyList<string>)Tokenizer.Tokenize(t)).ToList();
+            model = TextProfileModel.Fit(documents, new TextModelOptions { TopicCount = options.Topics, LdaIterations = options.Iterations }, DateTime.UtcNow);
+            fits.Add(Stopwatch.GetElapsedTime(started).TotalSeconds);
+
+            started = Stopwatch.GetTimestamp();
+            var userDocuments = reviews.Zip(documents).GroupBy(p => p.First.ReviewerId, StringComparer.Ordinal)
+                .Select(g => (IReadOnlyList<string>)g.SelectMany(p => p.Second).ToList()).ToList();
+            users = model.Score(userDocuments).Count;
+            scores.Add(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            await Console.Error.WriteLineAsync($"reviews run {repeat + 1}: fit {fits[^1]:F2} s, score {scores[^1]:F2} s ({users:N0} users)");
+        }
+
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            tool = "discounts-mlnet",
+            dataset = Path.GetFileName(path),
+            reviews = reviews.Count,
+            users,
+            vocabulary = model!.Metadata.VocabularySize,
+            topics = options.Topics,
+            ldaIterations = options.Iterations,
+            cleanSeconds = Math.Round(cleanSeconds, 3),
+            fitSeconds = fits.Select(f => Math.Round(f, 3)),
+            fitMedian = Math.Round(Median(fits), 3),
+            scoreSeconds = scores.Select(s => Math.Round(s, 3)),
+            scoreMedian = Math.Round(Median(scores), 3),
+            topicWords = model.Topics.Select(t => string.Join(' ', t.TopWords.Take(8).Select(w => w.Term))),
+        }, RecordFiles.Json));
         return 0;
     }
 
@@ -132,7 +183,7 @@ public static class BenchmarkProfilesVerb
         }
     }
 
-    private sealed record Options(int[] Sizes, int Repeats, string Directory, int Topics, int Iterations);
+    private sealed record Options(int[] Sizes, int Repeats, string Directory, int Topics, int Iterations, string? Reviews);
 
     private static Options? Parse(string[] args)
     {
@@ -149,7 +200,8 @@ public static class BenchmarkProfilesVerb
                 int.Parse(values.GetValueOrDefault("repeats", "3"), CultureInfo.InvariantCulture),
                 values.GetValueOrDefault("dir", Path.Combine(Path.GetTempPath(), "discounts-profile-bench")),
                 int.Parse(values.GetValueOrDefault("topics", "20"), CultureInfo.InvariantCulture),
-                int.Parse(values.GetValueOrDefault("iterations", "100"), CultureInfo.InvariantCulture));
+                int.Parse(values.GetValueOrDefault("iterations", "100"), CultureInfo.InvariantCulture),
+                values.GetValueOrDefault("reviews"));
         }
         catch (FormatException)
         {
