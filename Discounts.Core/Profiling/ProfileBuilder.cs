@@ -140,6 +140,7 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
         });
         await db.SaveChangesAsync(cancellationToken);
         store.Publish(model);
+        await PruneOldModelsAsync(cancellationToken);
 
         started = Stopwatch.GetTimestamp();
         var userIds = await db.Users.AsNoTracking().OrderBy(u => u.Id).Select(u => u.Id).ToListAsync(cancellationToken);
@@ -150,6 +151,21 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
 
         await db.ProfileRefreshRequests.Where(r => r.RequestedAt <= now).ExecuteDeleteAsync(cancellationToken);
         return new ProfileBuildReport(model.Version, userIds.Count, corpus.Count, fitSeconds, Stopwatch.GetElapsedTime(started).TotalSeconds, Refitted: true);
+    }
+
+    /// <summary>Keeps the files of the newest few models (a node may still be loading the previous one) and deletes older ones.</summary>
+    private async Task PruneOldModelsAsync(CancellationToken cancellationToken)
+    {
+        const int Kept = 3;
+        var stale = await db.TextModels.Where(m => !m.IsActive).OrderByDescending(m => m.FittedAt).Skip(Kept - 1)
+            .Select(m => m.Version).ToListAsync(cancellationToken);
+        foreach (var version in stale)
+        {
+            foreach (var extension in new[] { ".zip", ".json" })
+            {
+                File.Delete(Path.Combine(store.Directory, version + extension));
+            }
+        }
     }
 
     private async Task<int> BuildAndStoreAsync(long[] userIds, TextProfileModel model, DateTime nowUtc, CancellationToken cancellationToken)
