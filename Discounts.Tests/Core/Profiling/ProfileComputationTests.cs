@@ -35,6 +35,7 @@ public sealed class ProfileComputationTests
             hits += topTwo.Any(taste.FavouriteCategories.Contains) ? 1 : 0;
         }
 
+        TestContext.Out.WriteLine($"{hits} of {judged} users ({hits / (double)judged:P1})");
         Assert.That(judged, Is.GreaterThan(500));
         Assert.That(hits / (double)judged, Is.GreaterThanOrEqualTo(0.8), $"{hits} of {judged}");
     }
@@ -59,6 +60,7 @@ public sealed class ProfileComputationTests
             hits += taste.FavouriteWords.SelectMany(w => w.Split(' ')).Any(keywords.Contains) ? 1 : 0;
         }
 
+        TestContext.Out.WriteLine($"{hits} of {judged} users ({hits / (double)judged:P1})");
         Assert.That(judged, Is.GreaterThan(500));
         Assert.That(hits / (double)judged, Is.GreaterThanOrEqualTo(0.8), $"{hits} of {judged}");
     }
@@ -71,6 +73,7 @@ public sealed class ProfileComputationTests
         var high = pairs.Where(p => p.Second.PriceSensitivity > 0.7).Average(p => p.First.Behaviour.PriceSensitivity);
         var low = pairs.Where(p => p.Second.PriceSensitivity < 0.3).Average(p => p.First.Behaviour.PriceSensitivity);
 
+        TestContext.Out.WriteLine($"mean estimated sensitivity: hidden > 0.7 → {high:F3}, hidden < 0.3 → {low:F3}");
         Assert.That(high, Is.GreaterThan(low + 0.05), $"sensitive users {high:F3}, insensitive {low:F3}");
     }
 
