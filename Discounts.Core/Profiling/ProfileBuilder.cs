@@ -78,7 +78,8 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
         {
             var cutoff = clock.GetUtcNow().UtcDateTime;
             var model = await store.GetActiveAsync(db, cancellationToken);
-            if (model is null)
+            // The first texts of a shop fit its first model; a shop without any text gets behavioural profiles only.
+            if (model is null && await db.UserTexts.AnyAsync(cancellationToken))
             {
                 return await RebuildLockedAsync(cancellationToken);
             }
@@ -92,7 +93,7 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
                 await db.ProfileRefreshRequests.Where(r => chunk.Contains(r.UserId) && r.RequestedAt <= cutoff).ExecuteDeleteAsync(cancellationToken);
             }
 
-            return new ProfileBuildReport(model.Version, userIds.Count, texts, 0, Stopwatch.GetElapsedTime(started).TotalSeconds, Refitted: false);
+            return new ProfileBuildReport(model?.Version ?? "", userIds.Count, texts, 0, Stopwatch.GetElapsedTime(started).TotalSeconds, Refitted: false);
         }
         finally
         {
@@ -122,26 +123,31 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
         var started = Stopwatch.GetTimestamp();
         var corpus = await db.UserTexts.AsNoTracking().Select(t => t.Text).ToListAsync(cancellationToken);
         var documents = corpus.AsParallel().AsOrdered().Select(t => (IReadOnlyList<string>)Tokenizer.Tokenize(t)).ToList();
-        var model = TextProfileModel.Fit(documents, options.ToModelOptions(), now);
-        model.Save(store.Directory);
-        var fitSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-
-        await db.TextModels.Where(m => m.IsActive).ExecuteUpdateAsync(m => m.SetProperty(x => x.IsActive, false), cancellationToken);
-        db.TextModels.Add(new TextModelRecord
+        var modelOptions = options.ToModelOptions();
+        TextProfileModel? model = null;
+        // A shop with (almost) no text yet still gets behavioural profiles; the text model comes with the text.
+        if (TextProfileModel.ChooseVocabulary(documents, modelOptions).Count > 0)
         {
-            Version = model.Version,
-            FittedAt = now,
-            DocumentCount = model.Metadata.DocumentCount,
-            VocabularySize = model.Metadata.VocabularySize,
-            TopicCount = model.Topics.Count,
-            TopicsJson = JsonSerializer.Serialize(model.Topics, ProfileJson.Options),
-            FitSeconds = Math.Round(fitSeconds, 3),
-            IsActive = true,
-        });
-        await db.SaveChangesAsync(cancellationToken);
-        store.Publish(model);
-        await PruneOldModelsAsync(cancellationToken);
+            model = TextProfileModel.Fit(documents, modelOptions, now);
+            model.Save(store.Directory);
+            await db.TextModels.Where(m => m.IsActive).ExecuteUpdateAsync(m => m.SetProperty(x => x.IsActive, false), cancellationToken);
+            db.TextModels.Add(new TextModelRecord
+            {
+                Version = model.Version,
+                FittedAt = now,
+                DocumentCount = model.Metadata.DocumentCount,
+                VocabularySize = model.Metadata.VocabularySize,
+                TopicCount = model.Topics.Count,
+                TopicsJson = JsonSerializer.Serialize(model.Topics, ProfileJson.Options),
+                FitSeconds = Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 3),
+                IsActive = true,
+            });
+            await db.SaveChangesAsync(cancellationToken);
+            store.Publish(model);
+            await PruneOldModelsAsync(cancellationToken);
+        }
 
+        var fitSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         started = Stopwatch.GetTimestamp();
         var userIds = await db.Users.AsNoTracking().OrderBy(u => u.Id).Select(u => u.Id).ToListAsync(cancellationToken);
         foreach (var chunk in userIds.Chunk(UsersPerChunk))
@@ -150,7 +156,7 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
         }
 
         await db.ProfileRefreshRequests.Where(r => r.RequestedAt <= now).ExecuteDeleteAsync(cancellationToken);
-        return new ProfileBuildReport(model.Version, userIds.Count, corpus.Count, fitSeconds, Stopwatch.GetElapsedTime(started).TotalSeconds, Refitted: true);
+        return new ProfileBuildReport(model?.Version ?? "", userIds.Count, corpus.Count, fitSeconds, Stopwatch.GetElapsedTime(started).TotalSeconds, Refitted: model is not null);
     }
 
     /// <summary>Keeps the files of the newest few models (a node may still be loading the previous one) and deletes older ones.</summary>
@@ -168,7 +174,7 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
         }
     }
 
-    private async Task<int> BuildAndStoreAsync(long[] userIds, TextProfileModel model, DateTime nowUtc, CancellationToken cancellationToken)
+    private async Task<int> BuildAndStoreAsync(long[] userIds, TextProfileModel? model, DateTime nowUtc, CancellationToken cancellationToken)
     {
         var texts = (await db.UserTexts.AsNoTracking().Where(t => userIds.Contains(t.UserId)).ToListAsync(cancellationToken)).ToLookup(t => t.UserId);
         var events = (await db.Events.AsNoTracking()

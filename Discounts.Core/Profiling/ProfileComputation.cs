@@ -24,21 +24,24 @@ public static class ProfileComputation
     public static IReadOnlyList<string> Tokens(IEnumerable<UserText> texts) =>
         texts.OrderByDescending(t => t.OccurredAt).Take(MaxTextsPerUser).SelectMany(t => Tokenizer.Tokenize(t.Text)).ToList();
 
-    public static IReadOnlyList<BuiltProfile> Build(IReadOnlyList<UserActivity> users, TextProfileModel model, DateTime nowUtc)
+    /// <param name="model">The fitted text model; null while the shop has too little text to fit one, which leaves keywords and topics empty.</param>
+    public static IReadOnlyList<BuiltProfile> Build(IReadOnlyList<UserActivity> users, TextProfileModel? model, DateTime nowUtc)
     {
-        var scores = model.Score(users.Select(u => Tokens(u.Texts)).ToList());
+        var scores = model?.Score(users.Select(u => Tokens(u.Texts)).ToList())
+                     ?? users.Select(_ => new TextScore([], [])).ToList();
+        var topicsOfModel = model?.Topics ?? [];
         return users.Zip(scores, (user, score) =>
         {
             var behaviour = BehaviourProfile.Compute(user.Events, nowUtc);
             var topics = score.TopicMixture
-                .Select((share, id) => new UserTopic(id, share, model.Topics[id].TopWords.Select(w => w.Term).ToList()))
+                .Select((share, id) => new UserTopic(id, share, topicsOfModel[id].TopWords.Select(w => w.Term).ToList()))
                 .Where(t => t.Share > 0)
                 .OrderByDescending(t => t.Share).ThenBy(t => t.Id)
                 .Take(3)
                 .ToList();
             var queries = user.Texts.Where(t => t.Kind == TextKind.Search).OrderByDescending(t => t.OccurredAt).Select(t => t.Text).ToList();
-            var text = ProfileText.Render(score.Keywords, score.TopicMixture, model.Topics, queries, behaviour.CategoryAffinity);
-            return new BuiltProfile(user.UserId, score.Keywords, topics, behaviour, text, model.Version);
+            var text = ProfileText.Render(score.Keywords, score.TopicMixture, topicsOfModel, queries, behaviour.CategoryAffinity);
+            return new BuiltProfile(user.UserId, score.Keywords, topics, behaviour, text, model?.Version ?? "");
         }).ToList();
     }
 }

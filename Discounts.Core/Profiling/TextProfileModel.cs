@@ -67,6 +67,11 @@ public sealed class TextProfileModel
     public static TextProfileModel Fit(IReadOnlyList<IReadOnlyList<string>> documents, TextModelOptions options, DateTime fittedAtUtc)
     {
         var vocabulary = ChooseVocabulary(documents, options);
+        if (vocabulary.Count == 0)
+        {
+            throw new ArgumentException("No term occurs in enough documents to fit a text model.", nameof(documents));
+        }
+
         var known = vocabulary.ToHashSet(StringComparer.Ordinal);
         var ml = new MLContext(options.Seed);
         var data = ml.Data.LoadFromEnumerable(documents.Select(d => new TokensRow { Tokens = InVocabulary(d, known) }));
@@ -138,7 +143,7 @@ public sealed class TextProfileModel
     }
 
     /// <summary>Keeps terms that occur in enough documents but not in most, the most widespread first, up to the cap; sorted so the model is reproducible.</summary>
-    internal static List<string> ChooseVocabulary(IReadOnlyList<IReadOnlyList<string>> documents, TextModelOptions options)
+    public static List<string> ChooseVocabulary(IReadOnlyList<IReadOnlyList<string>> documents, TextModelOptions options)
     {
         var documentFrequency = new Dictionary<string, int>(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);

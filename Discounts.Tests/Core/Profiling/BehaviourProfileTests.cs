@@ -73,3 +73,24 @@ public sealed class BehaviourProfileTests
         EventKind kind, string category, double daysAgo, long? priceCents = null, int discount = 0, long? offerId = null, bool exploration = false) =>
         new(kind, category, priceCents, discount, offerId, exploration, Now.AddDays(-daysAgo));
 }
+
+public sealed class ProfileComputationWithoutTextModelTests
+{
+    [Test]
+    public void Build_WhenNoTextModelYet_GivesBehaviourOnlyProfiles()
+    {
+        var now = new DateTime(2026, 11, 28, 0, 0, 0, DateTimeKind.Utc);
+        var events = new[] { new BehaviourEvent(Discounts.Core.Domain.EventKind.Purchase, "Books", 1_500, 0, null, false, now.AddDays(-3)) };
+
+        var built = ProfileComputation.Build([new UserActivity(1, [], events)], model: null, now).Single();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(built.Keywords, Is.Empty);
+            Assert.That(built.Topics, Is.Empty);
+            Assert.That(built.TextModelVersion, Is.Empty);
+            Assert.That(built.Behaviour.MonetaryCents, Is.EqualTo(1_500));
+            Assert.That(built.ProfileText, Is.EqualTo("likes: books"));
+        });
+    }
+}
