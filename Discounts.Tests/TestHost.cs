@@ -61,6 +61,7 @@ public sealed class DiscountsFactory : WebApplicationFactory<Program>
             {
                 ["Storage:DataDirectory"] = DataDirectory,
                 ["Jobs:Storage"] = nameof(JobStorageKind.InMemory),
+                ["Profiles:RefreshDebounceSeconds"] = "1",
             };
             var index = 0;
             foreach (var (role, key) in TestHost.Keys)
