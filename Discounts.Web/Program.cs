@@ -13,8 +13,10 @@ switch (verb)
         return await BenchmarkBertVerb.RunAsync(args[1..]);
     case "evaluate-uplift":
         return RunVerb(() => EvaluateUpliftVerb.Run(args[1..]));
+    case "evaluate-ranking":
+        return RunVerb(() => EvaluateRankingVerb.Run(args[1..]));
     default:
-        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default), evaluate-uplift, benchmark-bert.");
+        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default), evaluate-uplift, evaluate-ranking, benchmark-bert.");
         return 2;
 }
 
