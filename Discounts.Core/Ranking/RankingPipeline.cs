@@ -46,12 +46,15 @@ public static class RankingPipeline
     {
         var tunedGraph = ItemGraph.CoOccurrence(sequences, data.ItemCount, new CoOccurrenceOptions());
         var wideGraph = ItemGraph.CoOccurrence(sequences, data.ItemCount, new CoOccurrenceOptions(Window: 50, WeightByDistance: false, ReverseWeight: 1f, PopularityExponent: 0.5f));
+        var twoStepGraph = tunedGraph.TwoStep(maxNeighbours: 100);
         var sources = new List<CandidateSource>
         {
             new ItemGraphSource("cooccurrence-last1", tunedGraph, historyItems: 1, recencyDecay: 1f),
             new ItemGraphSource("cooccurrence", tunedGraph, historyItems: 3, recencyDecay: 0.5f),
+            new ItemGraphSource("cooccurrence-last5-flat", tunedGraph, historyItems: 5, recencyDecay: 1f),
             new ItemGraphSource("cooccurrence-all", wideGraph, historyItems: 50, recencyDecay: 0.9f),
-            new ItemGraphSource("two-step-last1", tunedGraph.TwoStep(maxNeighbours: 100), historyItems: 1, recencyDecay: 1f),
+            new ItemGraphSource("two-step-last1", twoStepGraph, historyItems: 1, recencyDecay: 1f),
+            new ItemGraphSource("two-step-last3", twoStepGraph, historyItems: 3, recencyDecay: 0.5f),
             new PopularitySource(sequences, data.ItemCount),
         };
         progress?.Invoke($"co-occurrence graphs: {tunedGraph.EdgeCount} edges (window 3), {wideGraph.EdgeCount} edges (whole histories)");
