@@ -134,6 +134,8 @@ public sealed class DiscountEndpointTests
 
     [TestCase("""{"userId":"user-00001","itemIds":["sku-000001","no-such-item"]}""", "itemIds[1]")]
     [TestCase("""{"userId":"user-00001","itemIds":[]}""", "itemIds")]
+    [TestCase("""{"userId":"user-00001","itemIds":null}""", "itemIds")]
+    [TestCase("""{"userId":null,"itemIds":[null]}""", "userId")]
     [TestCase("""{"userId":"user-00001","itemIds":["sku-000001","sku-000001"]}""", "itemIds")]
     [TestCase("""{"userId":"","itemIds":["sku-000001"]}""", "userId")]
     [TestCase("""{"userId":"user-00001","itemIds":["sku-000001"],"campaignId":"nope"}""", "campaignId")]

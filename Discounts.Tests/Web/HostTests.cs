@@ -29,8 +29,9 @@ public sealed class HostTests
             Assert.That(pending, Is.Empty);
             Assert.That(applied, Is.Not.Empty);
             Assert.That(journalMode, Is.EqualTo("wal"));
-            Assert.That(await db.Items.CountAsync(), Is.EqualTo(2_000));
-            Assert.That(await db.Users.CountAsync(), Is.EqualTo(1_000));
+            Assert.That(await db.Items.CountAsync(), Is.GreaterThanOrEqualTo(2_000));
+            // Other tests ingest users too, so the demo's 1 000 are a floor.
+            Assert.That(await db.Users.CountAsync(), Is.GreaterThanOrEqualTo(1_000));
             Assert.That(await db.Events.CountAsync(), Is.GreaterThan(20_000));
             Assert.That(File.Exists(Path.Combine(TestHost.DataDirectory, "discounts.db")), Is.True);
         });

@@ -54,6 +54,7 @@ public static class JobsSetup
                 hangfire.UseSQLiteStorage(paths.HangfireDatabase);
             }
         });
+        services.AddSingleton<JobDeduplicator>();
         services.AddHangfireServer((sp, server) =>
         {
             server.ServerName = $"{Environment.MachineName}:default";
@@ -76,4 +77,27 @@ public static class JobsSetup
             DashboardTitle = "Discounts jobs",
             AppPath = "/",
         });
+}
+
+/// <summary>
+/// Queues a job unless the same kind is still waiting or running, in which case the caller joins that one: a burst of
+/// "rebuild now" requests costs one rebuild, not one each.
+/// </summary>
+public sealed class JobDeduplicator(IBackgroundJobClient jobs, JobStorage storage)
+{
+    private readonly Dictionary<string, string> pending = new(StringComparer.Ordinal);
+
+    public string EnqueueOnce(string kind, Func<IBackgroundJobClient, string> enqueue)
+    {
+        lock (pending)
+        {
+            using var connection = storage.GetConnection();
+            if (pending.TryGetValue(kind, out var id) && connection.GetStateData(id)?.Name is "Enqueued" or "Processing" or "Scheduled")
+            {
+                return id;
+            }
+
+            return pending[kind] = enqueue(jobs);
+        }
+    }
 }

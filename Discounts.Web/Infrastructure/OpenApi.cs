@@ -42,7 +42,8 @@ public static class OpenApiSetup
 
     public static void MapDiscountsOpenApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapOpenApi();
+        // One fixed document path: the default "{documentName}" route answers unknown names with a bare-text 404.
+        endpoints.MapOpenApi("/openapi/v1.json");
         endpoints.MapScalarApiReference("/scalar", scalar => scalar.WithTitle("Discounts API"));
     }
 }

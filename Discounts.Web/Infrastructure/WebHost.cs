@@ -60,6 +60,8 @@ public static class WebHost
             options.PipelineBehaviors = [typeof(LoggingBehavior<,>), typeof(ValidationBehavior<,>)];
         });
         services.AddValidatorsFromAssemblyContaining<ProblemExceptionHandler>(includeInternalTypes: true);
+        // A rule stops at its first failure, so a later check never runs on a value an earlier one refused (a null list).
+        ValidatorOptions.Global.DefaultRuleLevelCascadeMode = CascadeMode.Stop;
         services.AddProblemDetails();
         services.AddExceptionHandler<ProblemExceptionHandler>();
         // Binding failures (a number that is not a number, broken JSON) throw, so the one handler names the field.

@@ -26,10 +26,10 @@ public static class RebuildProfiles
         }
     }
 
-    /// <summary>A rebuild takes seconds to minutes, so the endpoint queues it as a job and answers at once.</summary>
+    /// <summary>A rebuild takes seconds to minutes, so the endpoint queues it as a job (or joins the one pending) and answers at once.</summary>
     public static void Map(RouteGroupBuilder group) =>
-        group.MapPost("/rebuild", (IBackgroundJobClient jobs) =>
-                TypedResults.Accepted("/hangfire", new Accepted(jobs.Enqueue<ProfileJobs>(j => j.RebuildAllAsync(CancellationToken.None)))))
+        group.MapPost("/rebuild", (JobDeduplicator jobs) =>
+                TypedResults.Accepted("/hangfire", new Accepted(jobs.EnqueueOnce(nameof(RebuildProfiles), client => client.Enqueue<ProfileJobs>(j => j.RebuildAllAsync(CancellationToken.None))))))
             .WithName("RebuildProfiles")
             .WithSummary("Queue a full profile rebuild: refit vocabulary and topics, rescore every user")
             .WithDescription("Runs as the Hangfire job that the recurring 'rebuild-profiles' also runs; watch it on /hangfire.")
