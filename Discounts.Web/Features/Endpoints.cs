@@ -1,5 +1,7 @@
 using Discounts.Web.Features.Discounts;
 using Discounts.Web.Features.Items;
+using Discounts.Web.Features.Models;
+using Discounts.Web.Features.Training;
 using Discounts.Web.Features.Users;
 
 namespace Discounts.Web.Features;
@@ -23,5 +25,16 @@ public static class Endpoints
         TrainUpliftModel.Map(discounts);
         EvaluateDiscountPolicy.Map(discounts);
         AuditQuotes.Map(discounts);
+
+        var training = api.MapGroup("/training").WithTags("Training");
+        StartTrainingRun.Map(training);
+        CancelTrainingRun.Map(training);
+        ListTrainingRuns.Map(training);
+        GetTrainingRun.Map(training);
+        GetTrainingLoss.Map(training);
+
+        var models = api.MapGroup("/models").WithTags("Models");
+        ListModels.Map(models);
+        ActivateModel.Map(models);
     }
 }

@@ -29,6 +29,7 @@ public static class WebHost
         services.AddDiscountsHealth();
         services.AddDiscountsDiscounting(builder.Configuration);
         services.AddTorchRuntime(builder.Configuration);
+        services.AddDiscountsTraining(builder.Configuration);
         services.AddDiscountsTelemetry();
         services.AddDiscountsOpenApi();
         services.AddMediator((Mediator.MediatorOptions options) =>
@@ -48,6 +49,8 @@ public static class WebHost
         // Resolved now, not at the first request, so a generated Admin key is announced as the host starts.
         app.Services.GetRequiredService<ApiKeyStore>();
         app.Services.GetRequiredService<Hangfire.IRecurringJobManager>().ScheduleDiscountingJobs();
+        app.Services.GetRequiredService<Hangfire.IRecurringJobManager>().ScheduleTrainingJobs(
+            app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TrainingScheduleOptions>>().Value);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
