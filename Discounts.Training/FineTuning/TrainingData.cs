@@ -127,10 +127,11 @@ public static class TrainingData
         Random random)
     {
         var examples = new List<Example>();
-        var seen = new HashSet<(long, long)>();
+        // Keyed by kind too: a purchase usually follows a view of the same item, and must not be skipped as a repeat.
+        var seen = new HashSet<(bool, long, long)>();
         foreach (var e in events)
         {
-            if (!seen.Add((e.UserId, e.ItemId))) continue;
+            if (!seen.Add((e.Kind == EventKind.Purchase, e.UserId, e.ItemId))) continue;
             if (e.Kind == EventKind.Purchase)
             {
                 examples.Add(new Example($"{prefix}:p:{e.Id}", e.UserId, e.ItemId, true));
