@@ -15,6 +15,9 @@ public static class TestHost
     public static readonly IReadOnlyDictionary<ApiRole, string> Keys = Enum.GetValues<ApiRole>()
         .ToDictionary(role => role, role => $"test-{role.ToString().ToLowerInvariant()}-key-0123456789");
 
+    /// <summary>An Analyst key held to two requests a second, for the rate-limit tests.</summary>
+    public const string SlowAnalystKey = "test-slow-analyst-key-0123456789";
+
     private static readonly Lazy<DiscountsFactory> LazyFactory = new(() => new DiscountsFactory());
 
     public static DiscountsFactory Factory => LazyFactory.Value;
@@ -68,6 +71,9 @@ public sealed class DiscountsFactory : WebApplicationFactory<Program>
                 index++;
             }
 
+            settings[$"Auth:Keys:{index}:Key"] = TestHost.SlowAnalystKey;
+            settings[$"Auth:Keys:{index}:Role"] = nameof(ApiRole.Analyst);
+            settings[$"Auth:Keys:{index}:PermitsPerSecond"] = "2";
             configuration.AddInMemoryCollection(settings);
         });
     }

@@ -53,6 +53,10 @@ public sealed class ApiKeyOptions
 
     [Required]
     public ApiRole? Role { get; set; }
+
+    /// <summary>This key's sustained request rate; empty takes <c>RateLimiting:PermitsPerSecond</c>.</summary>
+    [Range(1, 1_000_000)]
+    public int? PermitsPerSecond { get; set; }
 }
 
 /// <summary>
@@ -62,28 +66,38 @@ public sealed class ApiKeyOptions
 public sealed class ApiKeyStore
 {
     public const string HeaderName = "X-Api-Key";
-    private readonly List<(byte[] Hash, ApiRole Role)> keys;
+    private readonly List<(byte[] Hash, ApiRole Role, int? PermitsPerSecond)> keys;
 
     public ApiKeyStore(IEnumerable<(string Key, ApiRole Role)> keys)
+        : this(keys.Select(k => (k.Key, k.Role, (int?)null)))
     {
-        this.keys = keys.Select(k => (Hash(k.Key), k.Role)).ToList();
+    }
+
+    public ApiKeyStore(IEnumerable<(string Key, ApiRole Role, int? PermitsPerSecond)> keys)
+    {
+        this.keys = keys.Select(k => (Hash(k.Key), k.Role, k.PermitsPerSecond)).ToList();
     }
 
     public int Count => keys.Count;
 
-    public bool TryAuthenticate(string presented, out ApiRole role, out string keyId)
+    public bool TryAuthenticate(string presented, out ApiRole role, out string keyId) =>
+        TryAuthenticate(presented, out role, out keyId, out _);
+
+    public bool TryAuthenticate(string presented, out ApiRole role, out string keyId, out int? permitsPerSecond)
     {
         var hash = Hash(presented);
         role = default;
         keyId = "";
+        permitsPerSecond = null;
         var found = false;
         // Every key is compared, matched or not, so the time taken says nothing about which key matched.
-        foreach (var (candidate, candidateRole) in keys)
+        foreach (var (candidate, candidateRole, candidateRate) in keys)
         {
             if (CryptographicOperations.FixedTimeEquals(candidate, hash) && !found)
             {
                 found = true;
                 role = candidateRole;
+                permitsPerSecond = candidateRate;
                 keyId = Convert.ToHexStringLower(hash.AsSpan(0, 4));
             }
         }
@@ -104,7 +118,7 @@ public static partial class ApiKeyBootstrap
     {
         if (options.Keys.Count > 0)
         {
-            return new ApiKeyStore(options.Keys.Select(k => (k.Key, k.Role!.Value)));
+            return new ApiKeyStore(options.Keys.Select(k => (k.Key, k.Role!.Value, k.PermitsPerSecond)));
         }
 
         paths.EnsureCreated();
@@ -150,14 +164,18 @@ public sealed partial class ApiKeyAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        if (!store.TryAuthenticate(presented.ToString(), out var role, out var keyId))
+        if (!store.TryAuthenticate(presented.ToString(), out var role, out var keyId, out var permitsPerSecond))
         {
             return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
         }
 
-        var identity = new ClaimsIdentity(
-            [new Claim(ClaimTypes.Name, $"key-{keyId}"), new Claim(ClaimTypes.Role, role.ToString())],
-            SchemeName);
+        List<Claim> claims = [new(ClaimTypes.Name, $"key-{keyId}"), new(ClaimTypes.Role, role.ToString())];
+        if (permitsPerSecond is { } rate)
+        {
+            claims.Add(new Claim(RateLimitingSetup.PermitsPerSecondClaim, rate.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        var identity = new ClaimsIdentity(claims, SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 

@@ -25,6 +25,7 @@ public static class WebHost
         services.AddSingleton(TimeProvider.System);
         services.AddDiscountsStorage(builder.Configuration);
         services.AddApiKeyAuthentication(builder.Configuration);
+        services.AddDiscountsRateLimiting(builder.Configuration);
         services.AddDiscountsJobs(builder.Configuration);
         services.AddDiscountsHealth();
         services.AddDiscountsDiscounting(builder.Configuration);
@@ -54,6 +55,7 @@ public static class WebHost
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
+        app.UseRateLimiter();
         app.UseAuthorization();
         app.MapDiscountsHealth();
         app.MapDiscountsOpenApi();
