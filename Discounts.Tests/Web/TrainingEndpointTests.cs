@@ -136,6 +136,43 @@ public sealed class TrainingEndpointTests
     }
 
     [Test]
+    public async Task RunAsync_WhenRetriedRunHasCheckpoint_ResumesAfterItsLastEpoch()
+    {
+        using var client = TestHost.Client(ApiRole.Scientist);
+        await WaitUntilIdleAsync(client);
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var models = scope.ServiceProvider.GetRequiredService<ScorerModels>();
+        var hp = new FineTuneHyperparameters { Epochs = 2, MaxExamplesPerEpoch = 64, BatchSize = 16, LogEverySteps = 1, MaxValidationUsers = 5 };
+        // A run whose process stopped after epoch 1: still marked running, with the epoch-1 checkpoint on disk.
+        var run = new Discounts.Core.Domain.TrainingRun
+        {
+            Status = Discounts.Core.Domain.TrainingRunStatus.Running, CreatedAt = DateTime.UtcNow,
+            HyperparametersJson = JsonSerializer.Serialize(hp, FineTuneRunner.Json),
+        };
+        db.TrainingRuns.Add(run);
+        await db.SaveChangesAsync();
+        var (scorer, _) = models.CreateBase(dropout: 0);
+        var weights = Path.Combine(models.CheckpointFolder, $"run-{run.Id}-epoch1.safetensors");
+        string sha;
+        using (scorer) sha = ScorerModels.SaveAtomically(scorer.Model, weights);
+        var pointer = Path.Combine(models.CheckpointFolder, $"run-{run.Id}.json");
+        await File.WriteAllTextAsync(pointer, JsonSerializer.Serialize(new RunCheckpoint(1, 4, weights, sha), FineTuneRunner.Json));
+
+        await scope.ServiceProvider.GetRequiredService<FineTuneRunner>().RunAsync(run.Id, null, CancellationToken.None);
+        var finished = await WaitForEndAsync(client, run.Id);
+        var loss = (await client.GetFromJsonAsync<JsonElement>($"/api/training/runs/{run.Id}/loss")).GetProperty("points").EnumerateArray().ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(finished.GetProperty("status").GetString(), Is.EqualTo("succeeded"), finished.ToString());
+            Assert.That(loss.Select(p => p.GetProperty("epoch").GetInt32()).Distinct(), Is.EqualTo(new[] { 2 }), "epoch 1 is not trained again");
+            Assert.That(loss.Min(p => p.GetProperty("step").GetInt32()), Is.EqualTo(5), "steps continue from the checkpoint");
+            Assert.That(File.Exists(pointer) || File.Exists(weights), Is.False, "a finished run removes its checkpoints");
+        });
+    }
+
+    [Test]
     public async Task GetTrainingRun_WhenUnknown_Returns404()
     {
         using var client = TestHost.Client(ApiRole.Analyst);

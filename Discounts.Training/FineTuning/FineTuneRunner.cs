@@ -14,6 +14,9 @@ namespace Discounts.Training.FineTuning;
 /// <summary>Progress of a running fine-tune, as reported to the job runner after each logged step.</summary>
 public sealed record FineTuneProgress(long RunId, int Step, int TotalSteps, double ProgressPercent, double? EtaSeconds, double Loss);
 
+/// <summary>The last finished epoch of a run, so a retried run resumes after it instead of starting over.</summary>
+public sealed record RunCheckpoint(int Epoch, int Step, string WeightsPath, string Sha256);
+
 /// <summary>What a run found, stored in TrainingRun.MetricsJson.</summary>
 public sealed record FineTuneOutcome(
     ScorerMetrics Base,
@@ -63,11 +66,13 @@ public sealed partial class FineTuneRunner(
             run.MetricsJson = JsonSerializer.Serialize(outcome, Json);
             run.ProgressPercent = 100;
             run.EtaSeconds = 0;
+            DeleteCheckpoints(runId);
             LogSucceeded(logger, runId, outcome.Base.HitRate10, outcome.FineTuned.HitRate10, outcome.Promoted);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
             run.Status = TrainingRunStatus.Cancelled;
+            DeleteCheckpoints(runId);
             LogCancelled(logger, runId);
         }
         catch (Exception error) when (error is not OperationCanceledException)
@@ -105,10 +110,25 @@ public sealed partial class FineTuneRunner(
             step < warmupSteps ? (step + 1.0) / (warmupSteps + 1.0) : Math.Max(0.0, (totalSteps - step) / (double)Math.Max(1, totalSteps - warmupSteps)));
 
         manual_seed(hp.Seed);
-        var clockStart = Stopwatch.GetTimestamp();
         var step = 0;
+        var firstEpoch = 1;
+        var checkpointFile = CheckpointFile(run.Id);
+        if (File.Exists(checkpointFile))
+        {
+            // A retried run (the process stopped mid-run): continue after the last finished epoch. The optimiser's
+            // moments start afresh; the learning-rate schedule is replayed to the step reached.
+            var checkpoint = JsonSerializer.Deserialize<RunCheckpoint>(await File.ReadAllTextAsync(checkpointFile, token), Json)!;
+            ScorerModels.LoadWeightsInto(scorer.Model, checkpoint.WeightsPath, checkpoint.Sha256);
+            firstEpoch = checkpoint.Epoch + 1;
+            step = checkpoint.Step;
+            for (var replayed = 0; replayed < step; replayed++) schedule.step();
+            LogResumed(logger, run.Id, checkpoint.Epoch);
+        }
+
+        var clockStart = Stopwatch.GetTimestamp();
+        var stepsAtStart = step;
         ScorerMetrics? last = null;
-        for (var epoch = 1; epoch <= hp.Epochs; epoch++)
+        for (var epoch = firstEpoch; epoch <= hp.Epochs; epoch++)
         {
             scorer.Model.train();
             var sample = data.EpochSample(epoch, hp.Seed, hp.MaxExamplesPerEpoch);
@@ -122,7 +142,7 @@ public sealed partial class FineTuneRunner(
                 {
                     var elapsed = Stopwatch.GetElapsedTime(clockStart).TotalSeconds;
                     run.ProgressPercent = Math.Round(100.0 * step / totalSteps, 1);
-                    run.EtaSeconds = Math.Round(elapsed / step * (totalSteps - step), 1);
+                    run.EtaSeconds = Math.Round(elapsed / (step - stepsAtStart) * (totalSteps - step), 1);
                     db.LossPoints.Add(new LossPoint
                     {
                         TrainingRunId = run.Id, Step = step, Epoch = epoch, Split = LossSplit.Train, Loss = loss, RecordedAt = clock.GetUtcNow().UtcDateTime,
@@ -142,11 +162,13 @@ public sealed partial class FineTuneRunner(
             });
             await db.SaveChangesAsync(CancellationToken.None);
             LogEpoch(logger, run.Id, epoch, last.LogLoss, last.Auc, last.HitRate10);
+            await WriteCheckpointAsync(scorer, run.Id, epoch, step);
         }
         var trainSeconds = Stopwatch.GetElapsedTime(clockStart).TotalSeconds;
         token.ThrowIfCancellationRequested();
 
-        var fineTuned = last!;
+        // A run resumed after its last epoch has no fresh evaluation; evaluate the restored weights.
+        var fineTuned = last ?? ScorerEvaluation.Evaluate(scorer, data, hp.MaxSequenceLength);
         var name = $"scorer-run{run.Id}-{clock.GetUtcNow():yyyyMMddHHmmss}";
         var path = Path.Combine(models.ScorerFolder, name + ".safetensors");
         var sha = ScorerModels.SaveAtomically(scorer.Model, path);
@@ -167,7 +189,31 @@ public sealed partial class FineTuneRunner(
             swapMilliseconds = (await activation.ActivateAsync(version.Id, CancellationToken.None)).TotalMilliseconds;
         }
         return new FineTuneOutcome(baseMetrics, activeMetrics, fineTuned, PromotionMetric, improved, swapMilliseconds is not null, version.Id,
-            Math.Round(trainSeconds, 2), Math.Round(step / Math.Max(trainSeconds, 1e-9), 3), swapMilliseconds);
+            Math.Round(trainSeconds, 2), Math.Round((step - stepsAtStart) / Math.Max(trainSeconds, 1e-9), 3), swapMilliseconds);
+    }
+
+    private string CheckpointFile(long runId) => Path.Combine(models.CheckpointFolder, $"run-{runId}.json");
+
+    /// <summary>Weights first, then the small JSON that points at them (replaced by rename), so a crash never leaves a pointer to nothing.</summary>
+    private async Task WriteCheckpointAsync(ScorerModel scorer, long runId, int epoch, int step)
+    {
+        var weights = Path.Combine(models.CheckpointFolder, $"run-{runId}-epoch{epoch}.safetensors");
+        if (File.Exists(weights)) File.Delete(weights);
+        var sha = ScorerModels.SaveAtomically(scorer.Model, weights);
+        var pointer = CheckpointFile(runId);
+        var temporary = pointer + ".tmp";
+        await File.WriteAllTextAsync(temporary, JsonSerializer.Serialize(new RunCheckpoint(epoch, step, weights, sha), Json), CancellationToken.None);
+        File.Move(temporary, pointer, overwrite: true);
+        var previous = Path.Combine(models.CheckpointFolder, $"run-{runId}-epoch{epoch - 1}.safetensors");
+        if (File.Exists(previous)) File.Delete(previous);
+    }
+
+    private void DeleteCheckpoints(long runId)
+    {
+        var folder = models.CheckpointFolder;
+        if (!Directory.Exists(folder)) return;
+        foreach (var file in Directory.GetFiles(folder, $"run-{runId}-epoch*.safetensors").Append(CheckpointFile(runId)))
+            if (File.Exists(file)) File.Delete(file);
     }
 
     private ScorerMetrics? EvaluateActive(TrainingDataset data, FineTuneHyperparameters hp)
@@ -200,6 +246,9 @@ public sealed partial class FineTuneRunner(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Fine-tune run {RunId} started: {Epochs} epoch(s), up to {Examples} examples each")]
     private static partial void LogStarted(ILogger logger, long runId, int epochs, int examples);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Fine-tune run {RunId} resumed after epoch {Epoch} from its checkpoint")]
+    private static partial void LogResumed(ILogger logger, long runId, int epoch);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Fine-tune run {RunId}: step {Step}/{TotalSteps}, train loss {Loss:F4}")]
     private static partial void LogStep(ILogger logger, long runId, int step, int totalSteps, double loss);

@@ -62,25 +62,16 @@ public sealed class ScorerModels(IOptions<FineTuneOptions> options, IOptions<Tra
         return (new ScorerModel(model, tokenizer, device), sha);
     }
 
+    /// <summary>Where runs keep their per-epoch checkpoints until they finish.</summary>
+    public string CheckpointFolder => Path.Combine(paths.Models, "checkpoints");
+
     /// <summary>Loads a registered version; a file whose sha256 differs from the registry's is refused before it is read.</summary>
     public ScorerModel LoadVersion(string weightsPath, string expectedSha256)
     {
-        var actual = HuggingFaceBertFolder.Sha256Of(weightsPath);
-        if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
-            throw new InvalidDataException($"The weights file {Path.GetFileName(weightsPath)} has sha256 {actual}, the registry expects {expectedSha256}.");
         var (scorer, _) = CreateBase(dropout: 0);
         try
         {
-            var checkpoint = Safetensors.LoadStateDict(weightsPath);
-            try
-            {
-                using var noGrad = no_grad();
-                StrictStateDict.Load(scorer.Model, checkpoint, weightsPath);
-            }
-            finally
-            {
-                foreach (var value in checkpoint.Values) value.Dispose();
-            }
+            LoadWeightsInto(scorer.Model, weightsPath, expectedSha256);
             scorer.Model.eval();
             return scorer;
         }
@@ -88,6 +79,24 @@ public sealed class ScorerModels(IOptions<FineTuneOptions> options, IOptions<Tra
         {
             scorer.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Checks the file's sha256, then loads it strictly into <paramref name="model"/>.</summary>
+    public static void LoadWeightsInto(TwoTowerModel model, string weightsPath, string expectedSha256)
+    {
+        var actual = HuggingFaceBertFolder.Sha256Of(weightsPath);
+        if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidDataException($"The weights file {Path.GetFileName(weightsPath)} has sha256 {actual}, the registry expects {expectedSha256}.");
+        var checkpoint = Safetensors.LoadStateDict(weightsPath);
+        try
+        {
+            using var noGrad = no_grad();
+            StrictStateDict.Load(model, checkpoint, weightsPath);
+        }
+        finally
+        {
+            foreach (var value in checkpoint.Values) value.Dispose();
         }
     }
 
