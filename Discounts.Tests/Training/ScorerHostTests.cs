@@ -166,6 +166,27 @@ public sealed class ScorerEvaluationTests
     }
 
     [Test]
+    public void FitPlatt_WhenLabelsFollowAKnownLogistic_RecoversScaleAndBias()
+    {
+        var random = new Random(3);
+        var pairs = Enumerable.Range(0, 20_000).Select(_ =>
+        {
+            var margin = (float)((random.NextDouble() * 6) - 3);
+            var p = 1 / (1 + Math.Exp(-((2 * margin) - 1)));
+            return (margin, random.NextDouble() < p);
+        }).ToList();
+
+        var (scale, bias) = ScorerEvaluation.FitPlatt(pairs);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(scale, Is.EqualTo(2).Within(0.15));
+            Assert.That(bias, Is.EqualTo(-1).Within(0.1));
+            Assert.That(ScorerEvaluation.PlattLogLoss(pairs, scale, bias), Is.LessThan(ScorerEvaluation.PlattLogLoss(pairs, 1, 0)));
+        });
+    }
+
+    [Test]
     public void RankOf_WhenTargetTiesWithOthers_GetsNoCreditForTheTie()
     {
         Assert.Multiple(() =>

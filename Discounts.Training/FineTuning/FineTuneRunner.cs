@@ -128,6 +128,7 @@ public sealed partial class FineTuneRunner(
         var clockStart = Stopwatch.GetTimestamp();
         var stepsAtStart = step;
         ScorerMetrics? last = null;
+        var margins = new List<(float Margin, bool Bought)>();
         for (var epoch = firstEpoch; epoch <= hp.Epochs; epoch++)
         {
             scorer.Model.train();
@@ -154,7 +155,8 @@ public sealed partial class FineTuneRunner(
             }
 
             scorer.Model.eval();
-            last = ScorerEvaluation.Evaluate(scorer, data, hp.MaxSequenceLength);
+            margins.Clear();
+            last = ScorerEvaluation.Evaluate(scorer, data, hp.MaxSequenceLength, margins);
             db.LossPoints.Add(new LossPoint
             {
                 TrainingRunId = run.Id, Step = step, Epoch = epoch, Split = LossSplit.Validation, Loss = last.LogLoss,
@@ -168,7 +170,12 @@ public sealed partial class FineTuneRunner(
         token.ThrowIfCancellationRequested();
 
         // A run resumed after its last epoch has no fresh evaluation; evaluate the restored weights.
-        var fineTuned = last ?? ScorerEvaluation.Evaluate(scorer, data, hp.MaxSequenceLength);
+        var fineTuned = last ?? ScorerEvaluation.Evaluate(scorer, data, hp.MaxSequenceLength, margins);
+        // Negatives are sampled, so the head's raw probabilities are not the shop's; Platt scaling on the validation
+        // split maps them back. A monotone map: the ranking metrics do not move, only the log loss.
+        var (scale, bias) = ScorerEvaluation.FitPlatt(margins);
+        scorer.Model.Calibrate(scale, bias);
+        fineTuned = fineTuned with { LogLoss = ScorerEvaluation.PlattLogLoss(margins, scale, bias) };
         var name = $"scorer-run{run.Id}-{clock.GetUtcNow():yyyyMMddHHmmss}";
         var path = Path.Combine(models.ScorerFolder, name + ".safetensors");
         var sha = ScorerModels.SaveAtomically(scorer.Model, path);

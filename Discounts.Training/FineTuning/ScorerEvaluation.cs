@@ -7,7 +7,8 @@ public static class ScorerEvaluation
 {
     private const int CutOff = 10;
 
-    public static ScorerMetrics Evaluate(ScorerModel scorer, TrainingDataset data, int maxLength)
+    /// <param name="margins">When given, receives each validation pair's uncalibrated margin and label, for calibration.</param>
+    public static ScorerMetrics Evaluate(ScorerModel scorer, TrainingDataset data, int maxLength, List<(float Margin, bool Bought)>? margins = null)
     {
         var hidden = scorer.Model.HiddenSize;
         var itemRow = data.Items.Select((item, row) => (item.Id, row)).ToDictionary(p => p.Id, p => p.row);
@@ -20,6 +21,8 @@ public static class ScorerEvaluation
         var pairItems = Gather(itemVectors, data.Validation.Select(e => itemRow[e.ItemId]), hidden);
         var probabilities = data.Validation.Count == 0 ? [] : ScorerInference.BuyProbabilities(scorer, pairUsers, pairItems);
         var labels = data.Validation.Select(e => e.Bought).ToArray();
+        if (margins is not null && labels.Length > 0)
+            margins.AddRange(ScorerInference.BuyMargins(scorer, pairUsers, pairItems).Zip(labels));
 
         double hits = 0, ndcg = 0;
         foreach (var (userId, itemId) in data.HeldOutPurchases)
@@ -42,6 +45,43 @@ public static class ScorerEvaluation
             labels.Length,
             rankingUsers);
     }
+
+    /// <summary>
+    /// Platt scaling: the (scale, bias) minimising log loss of sigmoid(scale × margin + bias), by Newton's method on the
+    /// two parameters. Identity (1, 0) when one class is missing, or when the fit would reverse the order of the scores,
+    /// which would turn the scorer's ranking upside down.
+    /// </summary>
+    public static (double Scale, double Bias) FitPlatt(IReadOnlyList<(float Margin, bool Bought)> pairs)
+    {
+        if (!pairs.Any(p => p.Bought) || pairs.All(p => p.Bought)) return (1, 0);
+        double a = 1, b = 0;
+        for (var iteration = 0; iteration < 50; iteration++)
+        {
+            double ga = 0, gb = 0, haa = 1e-9, hab = 0, hbb = 1e-9;
+            foreach (var (margin, bought) in pairs)
+            {
+                var p = 1 / (1 + Math.Exp(-((a * margin) + b)));
+                var residual = p - (bought ? 1 : 0);
+                var weight = p * (1 - p);
+                ga += residual * margin;
+                gb += residual;
+                haa += weight * margin * margin;
+                hab += weight * margin;
+                hbb += weight;
+            }
+            var determinant = (haa * hbb) - (hab * hab);
+            if (Math.Abs(determinant) < 1e-12) break;
+            var da = ((hbb * ga) - (hab * gb)) / determinant;
+            var db = ((haa * gb) - (hab * ga)) / determinant;
+            a -= da;
+            b -= db;
+            if (Math.Abs(da) + Math.Abs(db) < 1e-9) break;
+        }
+        return a > 0 && double.IsFinite(a) && double.IsFinite(b) ? (a, b) : (1, 0);
+    }
+
+    public static double PlattLogLoss(IReadOnlyList<(float Margin, bool Bought)> pairs, double scale, double bias) =>
+        LogLoss(pairs.Select(p => (float)(1 / (1 + Math.Exp(-((scale * p.Margin) + bias))))).ToList(), pairs.Select(p => p.Bought).ToList());
 
     /// <summary>0-based rank of one item: how many items score strictly higher, plus half the ties, so ties earn no credit.</summary>
     public static int RankOf(IReadOnlyList<float> scores, int target)

@@ -38,8 +38,15 @@ public static class ScorerInference
         return result;
     }
 
-    /// <summary>P(buys) for row i of <paramref name="users"/> paired with row i of <paramref name="items"/>.</summary>
-    public static float[] BuyProbabilities(ScorerModel scorer, float[] users, float[] items)
+    /// <summary>Calibrated P(buys) for row i of <paramref name="users"/> paired with row i of <paramref name="items"/>.</summary>
+    public static float[] BuyProbabilities(ScorerModel scorer, float[] users, float[] items) =>
+        HeadOutput(scorer, users, items, calibrated: true);
+
+    /// <summary>The uncalibrated buy margin (buy logit minus the other) of each pair, what calibration is fitted on.</summary>
+    public static float[] BuyMargins(ScorerModel scorer, float[] users, float[] items) =>
+        HeadOutput(scorer, users, items, calibrated: false);
+
+    private static float[] HeadOutput(ScorerModel scorer, float[] users, float[] items, bool calibrated)
     {
         var hidden = scorer.Model.HiddenSize;
         var rows = users.Length / hidden;
@@ -47,7 +54,8 @@ public static class ScorerInference
         using var inference = inference_mode();
         var u = tensor(users, [rows, hidden], device: scorer.Device);
         var v = tensor(items, [rows, hidden], device: scorer.Device);
-        var probabilities = scorer.Model.Head(u, v).softmax(1).select(1, TwoTowerModel.BuyLabel).cpu();
-        return probabilities.data<float>().ToArray();
+        var logits = scorer.Model.Head(u, v);
+        var output = (calibrated ? scorer.Model.BuyProbability(logits) : TwoTowerModel.Margin(logits)).cpu();
+        return output.data<float>().ToArray();
     }
 }

@@ -17,15 +17,47 @@ public sealed class TwoTowerModel : nn.Module<BertInputs, BertInputs, Tensor>
 
     private readonly BertModel bert;
     private readonly Linear classifier;
+    private readonly Linear calibration;
     private readonly double dropoutProbability;
 
     public TwoTowerModel(BertModel encoder, double dropoutProbability) : base(nameof(TwoTowerModel))
     {
         bert = encoder;
         classifier = nn.Linear(4L * encoder.Config.HiddenSize, 2);
+        // Platt scaling of the buy margin, fitted after training and never by the optimiser: identity until then.
+        calibration = nn.Linear(1, 1);
         this.dropoutProbability = dropoutProbability;
         InitialiseHeadAsCosine();
+        Calibrate(1.0, 0.0);
         RegisterComponents();
+        calibration.weight!.requires_grad = false;
+        calibration.bias!.requires_grad = false;
+    }
+
+    /// <summary>Sets p(buy) = sigmoid(scale × margin + bias), where margin is the buy logit minus the other.</summary>
+    public void Calibrate(double scale, double bias)
+    {
+        using var noGrad = no_grad();
+        calibration.weight!.fill_(scale);
+        calibration.bias!.fill_(bias);
+    }
+
+    /// <summary>Buy logit minus no-buy logit, [batch].</summary>
+    public static Tensor Margin(Tensor logits)
+    {
+        using var buy = logits.select(1, BuyLabel);
+        using var other = logits.select(1, 1 - BuyLabel);
+        return buy.sub(other);
+    }
+
+    /// <summary>Calibrated p(buy), [batch].</summary>
+    public Tensor BuyProbability(Tensor logits)
+    {
+        using var margin = Margin(logits);
+        using var column = margin.unsqueeze(1);
+        using var scaled = calibration.call(column);
+        using var flat = scaled.squeeze(1);
+        return flat.sigmoid();
     }
 
     public BertModel Encoder => bert;
