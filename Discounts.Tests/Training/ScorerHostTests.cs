@@ -90,6 +90,26 @@ public sealed class ScorerHostTests
     }
 
     [Test]
+    public void Score_WhenCalledManyTimes_KeepsLiveTensorsFlat()
+    {
+        using var host = new ScorerHost();
+        host.Publish(Variant(0));
+        var pairs = Users.Select(u => new ScoringPair(u, 7)).ToList();
+        for (var i = 0; i < 10; i++) host.Score(pairs);
+
+        var statistics = TorchSharp.DisposeScopeManager.Statistics;
+        statistics.Reset();
+        var liveBefore = statistics.ThreadTotalLiveCount;
+        for (var i = 0; i < 200; i++) host.Score(pairs);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(statistics.ThreadTotalLiveCount, Is.EqualTo(liveBefore), "every tensor made during a call is freed by its end");
+            Assert.That(statistics.CreatedInScopeCount, Is.GreaterThan(0), "the calls ran in dispose scopes");
+        });
+    }
+
+    [Test]
     public void LoadVersion_WhenShaDoesNotMatchTheRegistry_IsRefusedAndOldSnapshotKeepsServing()
     {
         var (scorer, _) = models.CreateBase(dropout: 0);
