@@ -173,6 +173,40 @@ public sealed class TrainingEndpointTests
     }
 
     [Test]
+    public async Task ActivateModel_WhenCandidateThenCorruptVersion_SwapsTheFirstAndRefusesTheSecond()
+    {
+        using var client = TestHost.Client(ApiRole.Scientist);
+        var scorer = TestHost.Factory.Services.GetRequiredService<IScorer>();
+        await WaitForScorerAsync(scorer);
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var models = scope.ServiceProvider.GetRequiredService<ScorerModels>();
+        var (tiny, _) = models.CreateBase(dropout: 0);
+        var path = Path.Combine(models.ScorerFolder, $"manual-{Guid.NewGuid():N}.safetensors");
+        string sha;
+        using (tiny) sha = ScorerModels.SaveAtomically(tiny.Model, path);
+        var good = new Discounts.Core.Domain.ModelVersion { Name = $"manual-good-{Guid.NewGuid():N}", WeightsPath = path, Sha256 = sha, CreatedAt = DateTime.UtcNow };
+        var corrupt = new Discounts.Core.Domain.ModelVersion { Name = $"manual-bad-{Guid.NewGuid():N}", WeightsPath = path, Sha256 = new string('a', 64), CreatedAt = DateTime.UtcNow };
+        db.ModelVersions.AddRange(good, corrupt);
+        await db.SaveChangesAsync();
+
+        var activated = await client.PostAsync($"/api/models/{good.Id}/activate", null);
+        var servingAfterGood = scorer.ActiveVersion;
+        var refused = await client.PostAsync($"/api/models/{corrupt.Id}/activate", null);
+        var listed = (await client.GetFromJsonAsync<JsonElement>("/api/models")).GetProperty("models").EnumerateArray().ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(activated.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(servingAfterGood?.ModelVersionId, Is.EqualTo(good.Id));
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
+            Assert.That(scorer.ActiveVersion, Is.EqualTo(servingAfterGood), "the refused file left the old version serving");
+            Assert.That(listed.Count(m => m.GetProperty("status").GetString() == "active"), Is.EqualTo(1));
+            Assert.That(listed.Single(m => m.GetProperty("id").GetInt64() == corrupt.Id).GetProperty("status").GetString(), Is.EqualTo("candidate"));
+        });
+    }
+
+    [Test]
     public async Task GetTrainingRun_WhenUnknown_Returns404()
     {
         using var client = TestHost.Client(ApiRole.Analyst);
