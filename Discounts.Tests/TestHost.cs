@@ -18,6 +18,9 @@ public static class TestHost
     /// <summary>An Analyst key held to two requests a second, for the rate-limit tests.</summary>
     public const string SlowAnalystKey = "test-slow-analyst-key-0123456789";
 
+    /// <summary>An Admin key without a practical rate limit, so hostile-input tests reach validation.</summary>
+    public const string UnlimitedAdminKey = "test-unlimited-admin-key-0123456789";
+
     private static readonly Lazy<DiscountsFactory> LazyFactory = new(() => new DiscountsFactory());
 
     public static DiscountsFactory Factory => LazyFactory.Value;
@@ -62,6 +65,7 @@ public sealed class DiscountsFactory : WebApplicationFactory<Program>
                 ["Training:ScorerBase"] = "Tiny",
                 // Tests start their own runs; a first run queued at startup would hold the one training worker.
                 ["Training:FirstRunOnSeed"] = "false",
+                ["Profiles:RefreshDebounceSeconds"] = "1",
             };
             var index = 0;
             foreach (var (role, key) in TestHost.Keys)
@@ -74,6 +78,10 @@ public sealed class DiscountsFactory : WebApplicationFactory<Program>
             settings[$"Auth:Keys:{index}:Key"] = TestHost.SlowAnalystKey;
             settings[$"Auth:Keys:{index}:Role"] = nameof(ApiRole.Analyst);
             settings[$"Auth:Keys:{index}:PermitsPerSecond"] = "2";
+            index++;
+            settings[$"Auth:Keys:{index}:Key"] = TestHost.UnlimitedAdminKey;
+            settings[$"Auth:Keys:{index}:Role"] = nameof(ApiRole.Admin);
+            settings[$"Auth:Keys:{index}:PermitsPerSecond"] = "1000000";
             configuration.AddInMemoryCollection(settings);
         });
     }

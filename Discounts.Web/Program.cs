@@ -13,8 +13,14 @@ switch (verb)
         return await BenchmarkBertVerb.RunAsync(args[1..]);
     case "evaluate-uplift":
         return RunVerb(() => EvaluateUpliftVerb.Run(args[1..]));
+    case "import":
+        return await ImportVerb.RunAsync(args[1..]);
+    case "benchmark-profiles":
+        return await BenchmarkProfilesVerb.RunAsync(args[1..]);
+    case "evaluate-ranking":
+        return RunVerb(() => EvaluateRankingVerb.Run(args[1..]));
     default:
-        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default), evaluate-uplift, benchmark-bert.");
+        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default), import, evaluate-ranking, evaluate-uplift, benchmark-bert, benchmark-profiles.");
         return 2;
 }
 

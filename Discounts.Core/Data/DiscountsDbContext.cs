@@ -16,6 +16,8 @@ public sealed class DiscountsDbContext(DbContextOptions<DiscountsDbContext> opti
     public DbSet<TrainingRun> TrainingRuns => Set<TrainingRun>();
     public DbSet<LossPoint> LossPoints => Set<LossPoint>();
     public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
+    public DbSet<ProfileRefreshRequest> ProfileRefreshRequests => Set<ProfileRefreshRequest>();
+    public DbSet<TextModelRecord> TextModels => Set<TextModelRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -73,6 +75,19 @@ public sealed class DiscountsDbContext(DbContextOptions<DiscountsDbContext> opti
         {
             profile.HasKey(p => p.UserId);
             profile.HasOne(p => p.User).WithOne().HasForeignKey<UserProfile>(p => p.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<ProfileRefreshRequest>(request =>
+        {
+            request.HasKey(r => r.UserId);
+            request.HasOne<User>().WithOne().HasForeignKey<ProfileRefreshRequest>(r => r.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<TextModelRecord>(model =>
+        {
+            model.HasIndex(m => m.Version).IsUnique();
+            model.HasIndex(m => m.IsActive);
+            model.Property(m => m.Version).HasMaxLength(Limits.ExternalIdLength);
         });
 
         modelBuilder.Entity<Offer>(offer =>

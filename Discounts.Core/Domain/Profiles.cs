@@ -16,3 +16,24 @@ public sealed class UserProfile
     public string TextModelVersion { get; set; } = "";
     public DateTime UpdatedAt { get; set; }
 }
+
+/// <summary>A user whose text or events changed since their profile was built; the refresh job drains these.</summary>
+public sealed class ProfileRefreshRequest
+{
+    public long UserId { get; set; }
+    public DateTime RequestedAt { get; set; }
+}
+
+/// <summary>A fitted text model (vocabulary, IDF weights and LDA topics) whose files live under &lt;data&gt;/models/profiles/.</summary>
+public sealed class TextModelRecord
+{
+    public long Id { get; set; }
+    public required string Version { get; set; }
+    public DateTime FittedAt { get; set; }
+    public int DocumentCount { get; set; }
+    public int VocabularySize { get; set; }
+    public int TopicCount { get; set; }
+    public string TopicsJson { get; set; } = "[]";
+    public double FitSeconds { get; set; }
+    public bool IsActive { get; set; }
+}

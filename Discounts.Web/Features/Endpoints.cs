@@ -1,7 +1,10 @@
 using Discounts.Web.Features.Discounts;
+using Discounts.Web.Features.Events;
 using Discounts.Web.Features.Items;
 using Discounts.Web.Features.Models;
 using Discounts.Web.Features.Training;
+using Discounts.Web.Features.Profiles;
+using Discounts.Web.Features.Texts;
 using Discounts.Web.Features.Users;
 
 namespace Discounts.Web.Features;
@@ -15,9 +18,22 @@ public static class Endpoints
 
         var items = api.MapGroup("/items").WithTags("Items");
         ListItems.Map(items);
+        UpsertItem.Map(items);
+        UpsertItems.Map(items);
 
         var users = api.MapGroup("/users").WithTags("Users");
         ListUsers.Map(users);
+        UpsertUser.Map(users);
+        GetUserProfile.Map(users);
+
+        var events = api.MapGroup("/events").WithTags("Events");
+        IngestEvents.Map(events);
+
+        var texts = api.MapGroup("/texts").WithTags("Texts");
+        IngestTexts.Map(texts);
+
+        var profiles = api.MapGroup("/profiles").WithTags("Profiles");
+        RebuildProfiles.Map(profiles);
 
         var discounts = api.MapGroup("/discounts").WithTags("Discounts");
         QuoteDiscount.Map(discounts);

@@ -27,6 +27,8 @@ public static class Policies
     public const string Read = nameof(Read);
     /// <summary>Training and models.</summary>
     public const string Science = nameof(Science);
+    /// <summary>User profiles: the shop reads them to personalise, analysts and scientists to study them.</summary>
+    public const string Profiles = nameof(Profiles);
     public const string Admin = nameof(Admin);
 
     public static readonly IReadOnlyDictionary<string, ApiRole[]> Roles = new Dictionary<string, ApiRole[]>
@@ -34,6 +36,7 @@ public static class Policies
         [Shop] = [ApiRole.Shop, ApiRole.Admin],
         [Read] = [ApiRole.Analyst, ApiRole.Scientist, ApiRole.Admin],
         [Science] = [ApiRole.Scientist, ApiRole.Admin],
+        [Profiles] = [ApiRole.Shop, ApiRole.Analyst, ApiRole.Scientist, ApiRole.Admin],
         [Admin] = [ApiRole.Admin],
     };
 }

@@ -10,6 +10,7 @@ public static class DiscountingSetup
     {
         services.AddOptions<DiscountingOptions>().Bind(configuration.GetSection(DiscountingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<UpliftModelStore>();
+        services.AddSingleton<EvaluateDiscountPolicy.ResultCache>();
         services.AddTransient<TrainUpliftModel.Job>();
         return services;
     }

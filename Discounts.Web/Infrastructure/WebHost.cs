@@ -21,16 +21,40 @@ public static class WebHost
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
-        var services = builder.Services;
+        builder.Services.AddDiscountsServices(builder.Configuration);
+
+        var app = builder.Build();
+        // Resolved now, not at the first request, so a generated Admin key is announced as the host starts.
+        app.Services.GetRequiredService<ApiKeyStore>();
+        app.Services.GetRequiredService<Hangfire.IRecurringJobManager>().ScheduleDiscountingJobs();
+        app.Services.GetRequiredService<Hangfire.IRecurringJobManager>().ScheduleTrainingJobs(
+            app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TrainingScheduleOptions>>().Value);
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseDeclaredBodySizeLimits();
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+        app.MapDiscountsHealth();
+        app.MapDiscountsOpenApi();
+        app.MapDiscountsMetrics();
+        app.MapDiscountsDashboard();
+        app.MapDiscountsApi();
+        return app;
+    }
+
+    /// <summary>Everything but Kestrel and the pipeline: the web host and the CLI verbs share it.</summary>
+    public static IServiceCollection AddDiscountsServices(this IServiceCollection services, IConfiguration configuration)
+    {
         services.AddSingleton(TimeProvider.System);
-        services.AddDiscountsStorage(builder.Configuration);
-        services.AddApiKeyAuthentication(builder.Configuration);
-        services.AddDiscountsRateLimiting(builder.Configuration);
-        services.AddDiscountsJobs(builder.Configuration);
+        services.AddDiscountsStorage(configuration);
+        services.AddApiKeyAuthentication(configuration);
+        services.AddDiscountsRateLimiting(configuration);
+        services.AddDiscountsJobs(configuration);
         services.AddDiscountsHealth();
-        services.AddDiscountsDiscounting(builder.Configuration);
-        services.AddTorchRuntime(builder.Configuration);
-        services.AddDiscountsTraining(builder.Configuration);
+        services.AddDiscountsDiscounting(configuration);
+        services.AddTorchRuntime(configuration);
+        services.AddDiscountsTraining(configuration);
         services.AddDiscountsTelemetry();
         services.AddDiscountsOpenApi();
         services.AddMediator((Mediator.MediatorOptions options) =>
@@ -45,31 +69,15 @@ public static class WebHost
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(options =>
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase, allowIntegerValues: false)));
-
-        var app = builder.Build();
-        // Resolved now, not at the first request, so a generated Admin key is announced as the host starts.
-        app.Services.GetRequiredService<ApiKeyStore>();
-        app.Services.GetRequiredService<Hangfire.IRecurringJobManager>().ScheduleDiscountingJobs();
-        app.Services.GetRequiredService<Hangfire.IRecurringJobManager>().ScheduleTrainingJobs(
-            app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TrainingScheduleOptions>>().Value);
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        app.UseAuthentication();
-        app.UseRateLimiter();
-        app.UseAuthorization();
-        app.MapDiscountsHealth();
-        app.MapDiscountsOpenApi();
-        app.MapDiscountsMetrics();
-        app.MapDiscountsDashboard();
-        app.MapDiscountsApi();
-        return app;
+        services.AddDiscountsProfiling(configuration);
+        return services;
     }
 
     /// <summary>
     /// The repository's appsettings.json is the host's one configuration file. It is added first, so environment
     /// variables and the command line still override it.
     /// </summary>
-    private static void AddRepositorySettings(this IConfigurationManager configuration)
+    public static void AddRepositorySettings(this IConfigurationManager configuration)
     {
         var path = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
         if (!File.Exists(path))

@@ -348,6 +348,64 @@ namespace Discounts.Core.Data.Migrations
                         });
                 });
 
+            modelBuilder.Entity("Discounts.Core.Domain.ProfileRefreshRequest", b =>
+                {
+                    b.Property<long>("UserId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("RequestedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("UserId");
+
+                    b.ToTable("ProfileRefreshRequests");
+                });
+
+            modelBuilder.Entity("Discounts.Core.Domain.TextModelRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("DocumentCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("FitSeconds")
+                        .HasColumnType("REAL");
+
+                    b.Property<DateTime>("FittedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("IsActive")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("TopicCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("TopicsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.Property<string>("Version")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.Property<int>("VocabularySize")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("IsActive");
+
+                    b.HasIndex("Version")
+                        .IsUnique();
+
+                    b.ToTable("TextModels");
+                });
+
             modelBuilder.Entity("Discounts.Core.Domain.TrainingRun", b =>
                 {
                     b.Property<long>("Id")
@@ -588,6 +646,15 @@ namespace Discounts.Core.Data.Migrations
                     b.Navigation("Item");
 
                     b.Navigation("User");
+                });
+
+            modelBuilder.Entity("Discounts.Core.Domain.ProfileRefreshRequest", b =>
+                {
+                    b.HasOne("Discounts.Core.Domain.User", null)
+                        .WithOne()
+                        .HasForeignKey("Discounts.Core.Domain.ProfileRefreshRequest", "UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Discounts.Core.Domain.UserProfile", b =>

@@ -28,10 +28,42 @@ public static class EvaluateDiscountPolicy
         public Validator() => RuleFor(q => q.Limit).InclusiveBetween(1, 200_000);
     }
 
-    public sealed class Handler(DiscountsDbContext db, UpliftModelStore models, IOptions<DiscountingOptions> options, TimeProvider clock)
+    /// <summary>
+    /// The estimate reads the whole settled log and scores it, seconds of work; it only changes when the log or the
+    /// model does, so it is kept per (limit, model version, newest offer, offer count).
+    /// </summary>
+    public sealed class ResultCache
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<(int, string, long, int), Result> results = new();
+
+        public Result? Find((int, string, long, int) key) => results.GetValueOrDefault(key);
+
+        public void Keep((int, string, long, int) key, Result result)
+        {
+            results.Clear();
+            results[key] = result;
+        }
+    }
+
+    public sealed class Handler(DiscountsDbContext db, UpliftModelStore models, ResultCache cache, IOptions<DiscountingOptions> options, TimeProvider clock)
         : IQueryHandler<Query, Result>
     {
         public async ValueTask<Result> Handle(Query query, CancellationToken cancellationToken)
+        {
+            var model = await models.GetOrTrainAsync(cancellationToken);
+            var newestOffer = await db.Offers.MaxAsync(o => (long?)o.Id, cancellationToken) ?? 0;
+            var key = (query.Limit, model.Version, newestOffer, await db.Offers.CountAsync(cancellationToken));
+            if (cache.Find(key) is { } cached)
+            {
+                return cached;
+            }
+
+            var result = await EvaluateAsync(query, model, cancellationToken);
+            cache.Keep(key, result);
+            return result;
+        }
+
+        private async Task<Result> EvaluateAsync(Query query, UpliftModel model, CancellationToken cancellationToken)
         {
             var now = clock.GetUtcNow().UtcDateTime;
             var ladder = options.Value.Ladder;
@@ -47,7 +79,6 @@ public static class EvaluateDiscountPolicy
                                                 && (e.OfferId == o.Id || (e.OccurredAt >= o.CreatedAt && e.OccurredAt <= o.ExpiresAt))),
                 })
                 .ToListAsync(cancellationToken);
-            var model = await models.GetOrTrainAsync(cancellationToken);
             var history = await UpliftHistory.LoadAsync(db, logged.Select(o => o.UserId).Distinct().ToList(), cancellationToken);
             var features = logged.Select(o =>
             {

@@ -76,8 +76,19 @@ public static partial class TrainUpliftModel
     }
 
     public static void Map(RouteGroupBuilder group) =>
-        group.MapPost("/uplift-model/train", (IBackgroundJobClient jobs) =>
-                TypedResults.Accepted("/hangfire/jobs/enqueued", new Enqueued(jobs.Enqueue<Job>(job => job.RunAsync(CancellationToken.None)))))
+        group.MapPost("/uplift-model/train", (IBackgroundJobClient jobs, JobStorage storage, UpliftModelStore store) =>
+            {
+                // A request while a training job is still waiting or running joins it rather than queueing another.
+                lock (store)
+                {
+                    using var connection = storage.GetConnection();
+                    var pending = store.PendingTrainingJob is { } id && connection.GetStateData(id)?.Name is "Enqueued" or "Processing" or "Scheduled"
+                        ? id
+                        : null;
+                    store.PendingTrainingJob = pending ?? jobs.Enqueue<Job>(job => job.RunAsync(CancellationToken.None));
+                    return TypedResults.Accepted("/hangfire/jobs/enqueued", new Enqueued(store.PendingTrainingJob));
+                }
+            })
             .WithName("TrainUpliftModel")
             .WithSummary("Retrain the uplift model on the randomised offer log")
             .WithDescription("Enqueues the train-uplift job; the new model is swapped in when it finishes.")
@@ -89,6 +100,9 @@ public sealed class UpliftModelStore(IServiceScopeFactory scopes)
 {
     private readonly SemaphoreSlim training = new(1, 1);
     private UpliftModel? current;
+
+    /// <summary>The Hangfire job id of the last requested retraining, so repeated requests join it.</summary>
+    public string? PendingTrainingJob { get; set; }
 
     public UpliftModel? Current => Volatile.Read(ref current);
 

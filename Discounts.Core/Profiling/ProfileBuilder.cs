@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Discounts.Core.Data;
+using Discounts.Core.Domain;
+using Microsoft.EntityFrameworkCore;
+
+namespace Discounts.Core.Profiling;
+
+public sealed record ProfileBuildReport(string TextModelVersion, int Users, int Texts, double FitSeconds, double ScoreSeconds, bool Refitted);
+
+public static class ProfileJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+}
+
+/// <summary>
+/// The active text model, loaded once and shared; and the gate that keeps two builds from running at once in a process.
+/// </summary>
+public sealed class TextModelStore(DataPaths paths)
+{
+    private TextProfileModel? current;
+
+    public SemaphoreSlim BuildGate { get; } = new(1, 1);
+
+    public string Directory => Path.Combine(paths.Models, "profiles");
+
+    public async Task<TextProfileModel?> GetActiveAsync(DiscountsDbContext db, CancellationToken cancellationToken)
+    {
+        var version = await db.TextModels.AsNoTracking().Where(m => m.IsActive).Select(m => m.Version).FirstOrDefaultAsync(cancellationToken);
+        if (version is null)
+        {
+            return null;
+        }
+
+        if (current?.Version == version)
+        {
+            return current;
+        }
+
+        // Another node (or an earlier run of this one) fitted it: load its files.
+        if (!File.Exists(Path.Combine(Directory, version + ".zip")))
+        {
+            return null;
+        }
+
+        current = TextProfileModel.Load(Directory, version);
+        return current;
+    }
+
+    public void Publish(TextProfileModel model) => current = model;
+}
+
+/// <summary>
+/// Builds and stores profiles. A rebuild refits the text model on every stored text and rescores every user; a
+/// refresh scores only the users queued since, against the active model, without refitting.
+/// </summary>
+public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, ProfilingOptions options, TimeProvider clock)
+{
+    private const int UsersPerChunk = 1_000;
+
+    public async Task<ProfileBuildReport> RebuildAllAsync(CancellationToken cancellationToken)
+    {
+        await store.BuildGate.WaitAsync(cancellationToken);
+        try
+        {
+            return await RebuildLockedAsync(cancellationToken);
+        }
+        finally
+        {
+            store.BuildGate.Release();
+        }
+    }
+
+    public async Task<ProfileBuildReport> RefreshQueuedAsync(CancellationToken cancellationToken)
+    {
+        await store.BuildGate.WaitAsync(cancellationToken);
+        try
+        {
+            var cutoff = clock.GetUtcNow().UtcDateTime;
+            var model = await store.GetActiveAsync(db, cancellationToken);
+            // The first texts of a shop fit its first model; a shop without any text gets behavioural profiles only.
+            if (model is null && await db.UserTexts.AnyAsync(cancellationToken))
+            {
+                return await RebuildLockedAsync(cancellationToken);
+            }
+
+            var userIds = await db.ProfileRefreshRequests.Where(r => r.RequestedAt <= cutoff).Select(r => r.UserId).ToListAsync(cancellationToken);
+            var started = Stopwatch.GetTimestamp();
+            var texts = 0;
+            foreach (var chunk in userIds.Chunk(UsersPerChunk))
+            {
+                texts += await BuildAndStoreAsync(chunk, model, cutoff, cancellationToken);
+                await db.ProfileRefreshRequests.Where(r => chunk.Contains(r.UserId) && r.RequestedAt <= cutoff).ExecuteDeleteAsync(cancellationToken);
+            }
+
+            return new ProfileBuildReport(model?.Version ?? "", userIds.Count, texts, 0, Stopwatch.GetElapsedTime(started).TotalSeconds, Refitted: false);
+        }
+        finally
+        {
+            store.BuildGate.Release();
+        }
+    }
+
+    public Task<bool> HasQueuedAsync(CancellationToken cancellationToken) => db.ProfileRefreshRequests.AnyAsync(cancellationToken);
+
+    /// <summary>Queues users for the next refresh; the caller saves, so queueing commits with the change that caused it.</summary>
+    public static async Task QueueAsync(DiscountsDbContext db, IReadOnlyCollection<long> userIds, DateTime nowUtc, CancellationToken cancellationToken)
+    {
+        var ids = userIds.Distinct().ToList();
+        var queued = await db.ProfileRefreshRequests.Where(r => ids.Contains(r.UserId)).ToListAsync(cancellationToken);
+        foreach (var request in queued)
+        {
+            request.RequestedAt = nowUtc;
+        }
+
+        var known = queued.Select(r => r.UserId).ToHashSet();
+        db.ProfileRefreshRequests.AddRange(ids.Where(id => !known.Contains(id)).Select(id => new ProfileRefreshRequest { UserId = id, RequestedAt = nowUtc }));
+    }
+
+    private async Task<ProfileBuildReport> RebuildLockedAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var started = Stopwatch.GetTimestamp();
+        var corpus = await db.UserTexts.AsNoTracking().Select(t => t.Text).ToListAsync(cancellationToken);
+        var documents = corpus.AsParallel().AsOrdered().Select(t => (IReadOnlyList<string>)Tokenizer.Tokenize(t)).ToList();
+        var modelOptions = options.ToModelOptions();
+        TextProfileModel? model = null;
+        // A shop with (almost) no text yet still gets behavioural profiles; the text model comes with the text.
+        if (TextProfileModel.ChooseVocabulary(documents, modelOptions).Count > 0)
+        {
+            model = TextProfileModel.Fit(documents, modelOptions, now);
+            model.Save(store.Directory);
+            await db.TextModels.Where(m => m.IsActive).ExecuteUpdateAsync(m => m.SetProperty(x => x.IsActive, false), cancellationToken);
+            db.TextModels.Add(new TextModelRecord
+            {
+                Version = model.Version,
+                FittedAt = now,
+                DocumentCount = model.Metadata.DocumentCount,
+                VocabularySize = model.Metadata.VocabularySize,
+                TopicCount = model.Topics.Count,
+                TopicsJson = JsonSerializer.Serialize(model.Topics, ProfileJson.Options),
+                FitSeconds = Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 3),
+                IsActive = true,
+            });
+            await db.SaveChangesAsync(cancellationToken);
+            store.Publish(model);
+            await PruneOldModelsAsync(cancellationToken);
+        }
+
+        var fitSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        started = Stopwatch.GetTimestamp();
+        var userIds = await db.Users.AsNoTracking().OrderBy(u => u.Id).Select(u => u.Id).ToListAsync(cancellationToken);
+        foreach (var chunk in userIds.Chunk(UsersPerChunk))
+        {
+            await BuildAndStoreAsync(chunk, model, now, cancellationToken);
+        }
+
+        await db.ProfileRefreshRequests.Where(r => r.RequestedAt <= now).ExecuteDeleteAsync(cancellationToken);
+        return new ProfileBuildReport(model?.Version ?? "", userIds.Count, corpus.Count, fitSeconds, Stopwatch.GetElapsedTime(started).TotalSeconds, Refitted: model is not null);
+    }
+
+    /// <summary>Keeps the files of the newest few models (a node may still be loading the previous one) and deletes older ones.</summary>
+    private async Task PruneOldModelsAsync(CancellationToken cancellationToken)
+    {
+        const int Kept = 3;
+        var stale = await db.TextModels.Where(m => !m.IsActive).OrderByDescending(m => m.FittedAt).Skip(Kept - 1)
+            .Select(m => m.Version).ToListAsync(cancellationToken);
+        foreach (var version in stale)
+        {
+            foreach (var extension in new[] { ".zip", ".json" })
+            {
+                File.Delete(Path.Combine(store.Directory, version + extension));
+            }
+        }
+    }
+
+    private async Task<int> BuildAndStoreAsync(long[] userIds, TextProfileModel? model, DateTime nowUtc, CancellationToken cancellationToken)
+    {
+        var texts = (await db.UserTexts.AsNoTracking().Where(t => userIds.Contains(t.UserId)).ToListAsync(cancellationToken)).ToLookup(t => t.UserId);
+        var events = (await db.Events.AsNoTracking()
+                .Where(e => userIds.Contains(e.UserId))
+                .Select(e => new
+                {
+                    e.UserId,
+                    Event = new BehaviourEvent(e.Kind, e.Item!.Category, e.PriceCents, e.DiscountPercent, e.OfferId,
+                        e.Offer != null && e.Offer.IsExploration, e.OccurredAt),
+                })
+                .ToListAsync(cancellationToken))
+            .ToLookup(e => e.UserId, e => e.Event);
+        var activity = userIds.Select(id => new UserActivity(id, texts[id].ToList(), events[id].ToList())).ToList();
+        var built = ProfileComputation.Build(activity, model, nowUtc);
+
+        var existing = await db.Profiles.Where(p => userIds.Contains(p.UserId)).ToDictionaryAsync(p => p.UserId, cancellationToken);
+        foreach (var profile in built)
+        {
+            if (!existing.TryGetValue(profile.UserId, out var row))
+            {
+                row = new UserProfile { UserId = profile.UserId };
+                db.Profiles.Add(row);
+            }
+
+            row.Version++;
+            row.KeywordsJson = JsonSerializer.Serialize(profile.Keywords, ProfileJson.Options);
+            row.TopicsJson = JsonSerializer.Serialize(profile.Topics, ProfileJson.Options);
+            row.BehaviourJson = JsonSerializer.Serialize(profile.Behaviour, ProfileJson.Options);
+            row.ProfileText = profile.ProfileText;
+            row.TextModelVersion = profile.TextModelVersion;
+            row.UpdatedAt = nowUtc;
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        db.ChangeTracker.Clear();
+        return activity.Sum(a => a.Texts.Count);
+    }
+}

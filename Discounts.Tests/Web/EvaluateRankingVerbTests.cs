@@ -1,0 +1,51 @@
+using System.Text.Json;
+using Discounts.Web.Cli;
+
+namespace Discounts.Tests.Web;
+
+[NonParallelizable]
+public sealed class EvaluateRankingVerbTests
+{
+    [Test]
+    public void Run_WhenS3RecFile_PrintsOneJsonLineWithBlendAndBaselines()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"ranking-verb-{Guid.NewGuid():N}.txt");
+
+        // Forty users walking the same chain 1 → 2 → … with different starts: co-occurrence predicts the next item,
+        // except for the four users who start at 10, whose last step 13 → 14 no training sequence contains.
+        File.WriteAllLines(path, Enumerable.Range(0, 40).Select(u => $"{u + 1} " + string.Join(' ', Enumerable.Range(1 + (u % 10), 5))));
+        var output = new StringWriter();
+        var originalOut = Console.Out;
+        var originalError = Console.Error;
+        try
+        {
+            Console.SetOut(output);
+            Console.SetError(TextWriter.Null);
+            Assert.That(EvaluateRankingVerb.Run(["--format", "s3rec", "--input", path]), Is.Zero);
+        }
+        finally
+        {
+            Console.SetOut(originalOut);
+            Console.SetError(originalError);
+            File.Delete(path);
+        }
+
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        using var json = JsonDocument.Parse(lines.Single());
+        var root = json.RootElement;
+        Assert.Multiple(() =>
+        {
+            Assert.That(root.GetProperty("users").GetInt32(), Is.EqualTo(40));
+            Assert.That(root.GetProperty("subset").GetBoolean(), Is.False);
+            Assert.That(root.GetProperty("hr@5").GetDouble(), Is.GreaterThanOrEqualTo(0.9));
+            Assert.That(root.GetProperty("popularity").GetProperty("ndcg@10").GetDouble(), Is.LessThan(root.GetProperty("ndcg@10").GetDouble()));
+            Assert.That(root.GetProperty("cooccurrence-last3").GetProperty("hr@5").GetDouble(), Is.GreaterThanOrEqualTo(0.9));
+        });
+    }
+
+    [Test]
+    public void Run_WhenFormatIsUnknown_ThrowsCliException()
+    {
+        Assert.That(() => EvaluateRankingVerb.Run(["--format", "csv", "--input", "."]), Throws.TypeOf<CliException>().With.Message.Contains("--format"));
+    }
+}

@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using Discounts.Web.Features.Users;
+using Discounts.Web.Infrastructure;
+
+namespace Discounts.Tests.Web;
+
+public sealed class ProfileEndpointTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+
+    [Test]
+    public async Task GetUserProfile_WhenDemoShopWasSeeded_IsBuiltInTheBackground()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        var profile = await WaitForAsync(client, "user-00001", p => p.Version > 0);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(profile.TextModelVersion, Does.StartWith("text-"));
+            Assert.That(profile.Keywords, Is.Not.Empty);
+            Assert.That(profile.Topics, Is.Not.Empty);
+            Assert.That(profile.Topics, Has.All.Matches<Discounts.Core.Profiling.UserTopic>(t => t.TopWords.Count > 0 && t.Share > 0));
+            Assert.That(profile.Behaviour.Events, Is.GreaterThan(0));
+            Assert.That(profile.Behaviour.CategoryAffinity, Is.Not.Empty);
+            Assert.That(profile.ProfileText, Does.Contain("likes: "));
+        });
+    }
+
+    [Test]
+    public async Task GetUserProfile_WhenNewTextArrives_RefreshesWithoutRefitting()
+    {
+        using var shop = TestHost.Client(ApiRole.Shop);
+        await WaitForAsync(shop, "user-00002", p => p.Version > 0);
+        var texts = Enumerable.Range(0, 3).Select(i => new { userId = "u-fresh-profile", kind = "search", text = $"ceremonial matcha whisk {i}" }).ToList();
+        var events = new[] { IngestionTests.Event("ev-fresh-profile", "u-fresh-profile", "sku-000010", "purchase", 1_234) };
+
+        (await shop.PostAsJsonAsync("/api/texts/batch", new { texts })).EnsureSuccessStatusCode();
+        (await shop.PostAsJsonAsync("/api/events/batch", new { events })).EnsureSuccessStatusCode();
+        var demo = await WaitForAsync(shop, "user-00002", p => p.Version > 0);
+        var profile = await WaitForAsync(shop, "u-fresh-profile", p => p.Version > 0 && p.Behaviour.Purchases == 1);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(profile.Keywords.Select(k => k.Term), Does.Contain("matcha"));
+            Assert.That(profile.Behaviour.MonetaryCents, Is.EqualTo(1_234));
+            Assert.That(profile.TextModelVersion, Is.EqualTo(demo.TextModelVersion));
+            Assert.That(profile.ProfileText, Does.Contain("searched: ceremonial matcha whisk"));
+        });
+    }
+
+    [Test]
+    public async Task GetUserProfile_WhenUserUnknown_Returns404Problem()
+    {
+        using var client = TestHost.Client(ApiRole.Analyst);
+        await (await client.GetAsync("/api/users/nobody-here/profile")).AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [TestCase(ApiRole.Shop, HttpStatusCode.OK)]
+    [TestCase(ApiRole.Analyst, HttpStatusCode.OK)]
+    [TestCase(ApiRole.Scientist, HttpStatusCode.OK)]
+    [TestCase(null, HttpStatusCode.Unauthorized)]
+    public async Task GetUserProfile_WhenCalledByRole_AnswersAsPolicySays(ApiRole? role, HttpStatusCode expected)
+    {
+        using var client = TestHost.Client(role);
+        var response = await client.GetAsync("/api/users/user-00003/profile");
+        Assert.That(response.StatusCode, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public async Task RebuildProfiles_WhenShopCalls_Returns403AndScientistGets202()
+    {
+        using var shop = TestHost.Client(ApiRole.Shop);
+        using var scientist = TestHost.Client(ApiRole.Scientist);
+
+        await (await shop.PostAsync("/api/profiles/rebuild", null)).AssertProblemAsync(HttpStatusCode.Forbidden);
+        var accepted = await scientist.PostAsync("/api/profiles/rebuild", null);
+        Assert.That(accepted.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+    }
+
+    private static async Task<GetUserProfile.Result> WaitForAsync(HttpClient client, string userId, Func<GetUserProfile.Result, bool> ready)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var response = await client.GetAsync($"/api/users/{userId}/profile");
+            if (response.StatusCode == HttpStatusCode.OK && await response.Content.ReadFromJsonAsync<GetUserProfile.Result>() is { } profile && ready(profile))
+            {
+                return profile;
+            }
+
+            if (waited.Elapsed > Patience)
+            {
+                Assert.Fail($"The profile of {userId} was not ready after {Patience.TotalSeconds} s (last status {(int)response.StatusCode}).");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+}
