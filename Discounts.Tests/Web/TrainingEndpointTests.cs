@@ -5,6 +5,7 @@ using Discounts.Core.Data;
 using Discounts.Core.Scoring;
 using Discounts.Training.FineTuning;
 using Discounts.Web.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Discounts.Tests.Web;
@@ -75,6 +76,34 @@ public sealed class TrainingEndpointTests
                 Is.Empty, "no pair is both a positive and a negative");
             Assert.That(first.Snapshot.ValidationFrom, Is.GreaterThan(first.Snapshot.HistoryFrom));
         });
+    }
+
+    [Test]
+    public async Task TrainingData_WhenUserHasStoredProfile_UsesItsProfileTextAsTheUserSide()
+    {
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var userId = await db.Users.MaxAsync(u => u.Id);
+        var profile = await db.Profiles.SingleOrDefaultAsync(p => p.UserId == userId);
+        var original = profile?.ProfileText;
+        if (profile is null)
+        {
+            profile = new Discounts.Core.Domain.UserProfile { UserId = userId, UpdatedAt = DateTime.UtcNow };
+            db.Profiles.Add(profile);
+        }
+        profile.ProfileText = "likes: marker-category | keywords: marker";
+        await db.SaveChangesAsync();
+        try
+        {
+            var data = await TrainingData.LoadAsync(db, new FineTuneHyperparameters(), CancellationToken.None);
+            Assert.That(data.UserTexts[userId], Is.EqualTo("likes: marker-category | keywords: marker"));
+        }
+        finally
+        {
+            if (original is null) db.Profiles.Remove(profile);
+            else profile.ProfileText = original;
+            await db.SaveChangesAsync();
+        }
     }
 
     [Test]
