@@ -61,6 +61,10 @@ public sealed class DiscountsFactory : WebApplicationFactory<Program>
             {
                 ["Storage:DataDirectory"] = DataDirectory,
                 ["Jobs:Storage"] = nameof(JobStorageKind.InMemory),
+                // A tiny randomly initialised scorer: loading and fine-tuning it takes seconds, not minutes.
+                ["Training:ScorerBase"] = "Tiny",
+                // Tests start their own runs; a first run queued at startup would hold the one training worker.
+                ["Training:FirstRunOnSeed"] = "false",
                 ["Profiles:RefreshDebounceSeconds"] = "1",
             };
             var index = 0;

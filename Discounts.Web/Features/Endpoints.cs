@@ -1,6 +1,8 @@
 using Discounts.Web.Features.Discounts;
 using Discounts.Web.Features.Events;
 using Discounts.Web.Features.Items;
+using Discounts.Web.Features.Models;
+using Discounts.Web.Features.Training;
 using Discounts.Web.Features.Profiles;
 using Discounts.Web.Features.Texts;
 using Discounts.Web.Features.Users;
@@ -39,5 +41,16 @@ public static class Endpoints
         TrainUpliftModel.Map(discounts);
         EvaluateDiscountPolicy.Map(discounts);
         AuditQuotes.Map(discounts);
+
+        var training = api.MapGroup("/training").WithTags("Training");
+        StartTrainingRun.Map(training);
+        CancelTrainingRun.Map(training);
+        ListTrainingRuns.Map(training);
+        GetTrainingRun.Map(training);
+        GetTrainingLoss.Map(training);
+
+        var models = api.MapGroup("/models").WithTags("Models");
+        ListModels.Map(models);
+        ActivateModel.Map(models);
     }
 }

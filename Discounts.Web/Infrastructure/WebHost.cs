@@ -27,6 +27,8 @@ public static class WebHost
         // Resolved now, not at the first request, so a generated Admin key is announced as the host starts.
         app.Services.GetRequiredService<ApiKeyStore>();
         app.Services.GetRequiredService<Hangfire.IRecurringJobManager>().ScheduleDiscountingJobs();
+        app.Services.GetRequiredService<Hangfire.IRecurringJobManager>().ScheduleTrainingJobs(
+            app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TrainingScheduleOptions>>().Value);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseDeclaredBodySizeLimits();
@@ -52,6 +54,7 @@ public static class WebHost
         services.AddDiscountsHealth();
         services.AddDiscountsDiscounting(configuration);
         services.AddTorchRuntime(configuration);
+        services.AddDiscountsTraining(configuration);
         services.AddDiscountsTelemetry();
         services.AddDiscountsOpenApi();
         services.AddMediator((Mediator.MediatorOptions options) =>

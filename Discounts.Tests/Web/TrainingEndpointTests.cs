@@ -1,0 +1,274 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Discounts.Core.Data;
+using Discounts.Core.Scoring;
+using Discounts.Training.FineTuning;
+using Discounts.Web.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Discounts.Tests.Web;
+
+/// <summary>The fine-tuning job end to end in the test host, with the tiny scorer. Runs are one at a time, so each test waits for its own.</summary>
+[NonParallelizable]
+public sealed class TrainingEndpointTests
+{
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(120);
+
+    [Test]
+    public async Task StartTrainingRun_WhenTinyScorerTrains_RecordsFallingLossRegistersVersionAndSwapsIt()
+    {
+        using var client = TestHost.Client(ApiRole.Scientist);
+        await WaitUntilIdleAsync(client);
+
+        var response = await client.PostAsJsonAsync("/api/training/runs", new
+        {
+            epochs = 2, batchSize = 16, learningRate = 0.003, warmupFraction = 0.1, maxExamplesPerEpoch = 256,
+            logEverySteps = 2, maxValidationUsers = 40, freezeEmbeddings = true, forcePromote = true,
+        });
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await response.Content.ReadAsStringAsync());
+        var runId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+
+        var run = await WaitForEndAsync(client, runId);
+        var loss = (await client.GetFromJsonAsync<JsonElement>($"/api/training/runs/{runId}/loss")).GetProperty("points").EnumerateArray().ToList();
+        var train = loss.Where(p => p.GetProperty("split").GetString() == "train").Select(p => p.GetProperty("loss").GetDouble()).ToList();
+        var validation = loss.Where(p => p.GetProperty("split").GetString() == "validation").ToList();
+        var models = await client.GetFromJsonAsync<JsonElement>("/api/models");
+        var registered = models.GetProperty("models").EnumerateArray()
+            .Single(m => m.TryGetProperty("trainingRunId", out var id) && id.ValueKind == JsonValueKind.Number && id.GetInt64() == runId);
+        var runs = (await client.GetFromJsonAsync<JsonElement>("/api/training/runs")).GetProperty("runs").EnumerateArray().ToList();
+        var scorer = TestHost.Factory.Services.GetRequiredService<IScorer>();
+        var metrics = run.GetProperty("metrics");
+        TestContext.Out.WriteLine($"train loss {string.Join(", ", train.Select(l => l.ToString("F3")))}; metrics {metrics}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.GetProperty("status").GetString(), Is.EqualTo("succeeded"), run.ToString());
+            Assert.That(train, Has.Count.GreaterThanOrEqualTo(6));
+            Assert.That(train.TakeLast(3).Average(), Is.LessThan(train.Take(3).Average()), "the train loss falls");
+            Assert.That(validation, Has.Count.EqualTo(2), "one validation point per epoch");
+            Assert.That(run.GetProperty("datasetSnapshot").GetProperty("examplesSha256").GetString(), Has.Length.EqualTo(64));
+            Assert.That(metrics.GetProperty("base").GetProperty("rankingUsers").GetInt32(), Is.EqualTo(40));
+            Assert.That(metrics.GetProperty("promoted").GetBoolean(), Is.True);
+            Assert.That(registered.GetProperty("status").GetString(), Is.EqualTo("active"));
+            Assert.That(registered.GetProperty("sha256").GetString(), Has.Length.EqualTo(64));
+            Assert.That(scorer.ActiveVersion?.ModelVersionId, Is.EqualTo(registered.GetProperty("id").GetInt64()));
+            Assert.That(runs[0].GetProperty("id").GetInt64(), Is.EqualTo(runId), "newest first");
+        });
+    }
+
+    [Test]
+    public async Task TrainingData_WhenLoadedTwiceWithOneSeed_HasTheSameExampleHash()
+    {
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var first = await TrainingData.LoadAsync(db, new FineTuneHyperparameters { Seed = 5 }, CancellationToken.None);
+        var second = await TrainingData.LoadAsync(db, new FineTuneHyperparameters { Seed = 5 }, CancellationToken.None);
+        var other = await TrainingData.LoadAsync(db, new FineTuneHyperparameters { Seed = 6 }, CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(second.Snapshot, Is.EqualTo(first.Snapshot));
+            Assert.That(other.Snapshot.ExamplesSha256, Is.Not.EqualTo(first.Snapshot.ExamplesSha256));
+            Assert.That(first.Snapshot.TrainPositives, Is.GreaterThan(0));
+            Assert.That(first.Train.Where(e => e.Bought).Select(e => (e.UserId, e.ItemId)).Intersect(first.Train.Where(e => !e.Bought).Select(e => (e.UserId, e.ItemId))),
+                Is.Empty, "no pair is both a positive and a negative");
+            Assert.That(first.Snapshot.ValidationFrom, Is.GreaterThan(first.Snapshot.HistoryFrom));
+        });
+    }
+
+    [Test]
+    public async Task TrainingData_WhenUserHasStoredProfile_UsesItsProfileTextAsTheUserSide()
+    {
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var userId = await db.Users.MaxAsync(u => u.Id);
+        var profile = await db.Profiles.SingleOrDefaultAsync(p => p.UserId == userId);
+        var original = profile?.ProfileText;
+        if (profile is null)
+        {
+            profile = new Discounts.Core.Domain.UserProfile { UserId = userId, UpdatedAt = DateTime.UtcNow };
+            db.Profiles.Add(profile);
+        }
+        profile.ProfileText = "likes: marker-category | keywords: marker";
+        await db.SaveChangesAsync();
+        try
+        {
+            var data = await TrainingData.LoadAsync(db, new FineTuneHyperparameters(), CancellationToken.None);
+            Assert.That(data.UserTexts[userId], Is.EqualTo("likes: marker-category | keywords: marker"));
+        }
+        finally
+        {
+            if (original is null) db.Profiles.Remove(profile);
+            else profile.ProfileText = original;
+            await db.SaveChangesAsync();
+        }
+    }
+
+    [Test]
+    public async Task StartTrainingRun_WhenHyperparametersAreOutOfRange_Returns400NamingThem()
+    {
+        using var client = TestHost.Client(ApiRole.Scientist);
+        var response = await client.PostAsJsonAsync("/api/training/runs", new { epochs = 0, learningRate = -1.0 });
+        var problem = await response.AssertFieldErrorAsync("epochs");
+        Assert.That(problem.GetProperty("errors").TryGetProperty("learningRate", out _), Is.True, problem.ToString());
+    }
+
+    [Test]
+    public async Task StartTrainingRun_WhenAnalystAsks_IsForbidden()
+    {
+        using var client = TestHost.Client(ApiRole.Analyst);
+        var response = await client.PostAsJsonAsync("/api/training/runs", new { epochs = 1 });
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+    }
+
+    [Test]
+    public async Task CancelTrainingRun_WhenRunIsTraining_SecondStartIs409AndCancelStopsItWithActiveModelUnchanged()
+    {
+        using var client = TestHost.Client(ApiRole.Scientist);
+        await WaitUntilIdleAsync(client);
+        var scorer = TestHost.Factory.Services.GetRequiredService<IScorer>();
+        await WaitForScorerAsync(scorer);
+        var servingBefore = scorer.ActiveVersion;
+
+        var response = await client.PostAsJsonAsync("/api/training/runs", new
+        {
+            epochs = 50, batchSize = 8, maxExamplesPerEpoch = 100_000, logEverySteps = 1, maxValidationUsers = 5,
+        });
+        var runId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        var second = await client.PostAsJsonAsync("/api/training/runs", new { epochs = 1 });
+        await second.AssertProblemAsync(HttpStatusCode.Conflict);
+
+        // Wait until the loop is stepping: a train loss point exists.
+        var deadline = DateTime.UtcNow + RunTimeout;
+        while ((await client.GetFromJsonAsync<JsonElement>($"/api/training/runs/{runId}/loss")).GetProperty("points").GetArrayLength() == 0)
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the run never started training");
+            await Task.Delay(100);
+        }
+        var cancel = await client.PostAsync($"/api/training/runs/{runId}/cancel", null);
+        var run = await WaitForEndAsync(client, runId);
+        var models = await client.GetFromJsonAsync<JsonElement>("/api/models");
+        var cancelAgain = await client.PostAsync($"/api/training/runs/{runId}/cancel", null);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cancel.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+            Assert.That(run.GetProperty("status").GetString(), Is.EqualTo("cancelled"));
+            Assert.That(run.GetProperty("progressPercent").GetDouble(), Is.LessThan(5), "it stopped early, not at the end");
+            Assert.That(scorer.ActiveVersion, Is.EqualTo(servingBefore));
+            Assert.That(models.GetProperty("models").EnumerateArray().Any(m =>
+                m.TryGetProperty("trainingRunId", out var id) && id.ValueKind == JsonValueKind.Number && id.GetInt64() == runId), Is.False);
+            Assert.That(cancelAgain.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
+        });
+    }
+
+    [Test]
+    public async Task RunAsync_WhenRetriedRunHasCheckpoint_ResumesAfterItsLastEpoch()
+    {
+        using var client = TestHost.Client(ApiRole.Scientist);
+        await WaitUntilIdleAsync(client);
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var models = scope.ServiceProvider.GetRequiredService<ScorerModels>();
+        var hp = new FineTuneHyperparameters { Epochs = 2, MaxExamplesPerEpoch = 64, BatchSize = 16, LogEverySteps = 1, MaxValidationUsers = 5 };
+        // A run whose process stopped after epoch 1: still marked running, with the epoch-1 checkpoint on disk.
+        var run = new Discounts.Core.Domain.TrainingRun
+        {
+            Status = Discounts.Core.Domain.TrainingRunStatus.Running, CreatedAt = DateTime.UtcNow,
+            HyperparametersJson = JsonSerializer.Serialize(hp, FineTuneRunner.Json),
+        };
+        db.TrainingRuns.Add(run);
+        await db.SaveChangesAsync();
+        var (scorer, _) = models.CreateBase(dropout: 0);
+        var weights = Path.Combine(models.CheckpointFolder, $"run-{run.Id}-epoch1.safetensors");
+        string sha;
+        using (scorer) sha = ScorerModels.SaveAtomically(scorer.Model, weights);
+        var pointer = Path.Combine(models.CheckpointFolder, $"run-{run.Id}.json");
+        await File.WriteAllTextAsync(pointer, JsonSerializer.Serialize(new RunCheckpoint(1, 4, weights, sha), FineTuneRunner.Json));
+
+        await scope.ServiceProvider.GetRequiredService<FineTuneRunner>().RunAsync(run.Id, null, CancellationToken.None);
+        var finished = await WaitForEndAsync(client, run.Id);
+        var loss = (await client.GetFromJsonAsync<JsonElement>($"/api/training/runs/{run.Id}/loss")).GetProperty("points").EnumerateArray().ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(finished.GetProperty("status").GetString(), Is.EqualTo("succeeded"), finished.ToString());
+            Assert.That(loss.Select(p => p.GetProperty("epoch").GetInt32()).Distinct(), Is.EqualTo(new[] { 2 }), "epoch 1 is not trained again");
+            Assert.That(loss.Min(p => p.GetProperty("step").GetInt32()), Is.EqualTo(5), "steps continue from the checkpoint");
+            Assert.That(File.Exists(pointer) || File.Exists(weights), Is.False, "a finished run removes its checkpoints");
+        });
+    }
+
+    [Test]
+    public async Task ActivateModel_WhenCandidateThenCorruptVersion_SwapsTheFirstAndRefusesTheSecond()
+    {
+        using var client = TestHost.Client(ApiRole.Scientist);
+        var scorer = TestHost.Factory.Services.GetRequiredService<IScorer>();
+        await WaitForScorerAsync(scorer);
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var models = scope.ServiceProvider.GetRequiredService<ScorerModels>();
+        var (tiny, _) = models.CreateBase(dropout: 0);
+        var path = Path.Combine(models.ScorerFolder, $"manual-{Guid.NewGuid():N}.safetensors");
+        string sha;
+        using (tiny) sha = ScorerModels.SaveAtomically(tiny.Model, path);
+        var good = new Discounts.Core.Domain.ModelVersion { Name = $"manual-good-{Guid.NewGuid():N}", WeightsPath = path, Sha256 = sha, CreatedAt = DateTime.UtcNow };
+        var corrupt = new Discounts.Core.Domain.ModelVersion { Name = $"manual-bad-{Guid.NewGuid():N}", WeightsPath = path, Sha256 = new string('a', 64), CreatedAt = DateTime.UtcNow };
+        db.ModelVersions.AddRange(good, corrupt);
+        await db.SaveChangesAsync();
+
+        var activated = await client.PostAsync($"/api/models/{good.Id}/activate", null);
+        var servingAfterGood = scorer.ActiveVersion;
+        var refused = await client.PostAsync($"/api/models/{corrupt.Id}/activate", null);
+        var listed = (await client.GetFromJsonAsync<JsonElement>("/api/models")).GetProperty("models").EnumerateArray().ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(activated.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(servingAfterGood?.ModelVersionId, Is.EqualTo(good.Id));
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
+            Assert.That(scorer.ActiveVersion, Is.EqualTo(servingAfterGood), "the refused file left the old version serving");
+            Assert.That(listed.Count(m => m.GetProperty("status").GetString() == "active"), Is.EqualTo(1));
+            Assert.That(listed.Single(m => m.GetProperty("id").GetInt64() == corrupt.Id).GetProperty("status").GetString(), Is.EqualTo("candidate"));
+        });
+    }
+
+    [Test]
+    public async Task GetTrainingRun_WhenUnknown_Returns404()
+    {
+        using var client = TestHost.Client(ApiRole.Analyst);
+        var response = await client.GetAsync("/api/training/runs/999999");
+        await response.AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    private static async Task<JsonElement> WaitForEndAsync(HttpClient client, long runId)
+    {
+        var deadline = DateTime.UtcNow + RunTimeout;
+        while (true)
+        {
+            var run = await client.GetFromJsonAsync<JsonElement>($"/api/training/runs/{runId}");
+            if (run.GetProperty("status").GetString() is "succeeded" or "failed" or "cancelled") return run;
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"run {runId} did not finish: {run}");
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task WaitUntilIdleAsync(HttpClient client)
+    {
+        var runs = (await client.GetFromJsonAsync<JsonElement>("/api/training/runs")).GetProperty("runs").EnumerateArray()
+            .Where(r => r.GetProperty("status").GetString() is "queued" or "running").Select(r => r.GetProperty("id").GetInt64()).ToList();
+        foreach (var id in runs) await WaitForEndAsync(client, id);
+    }
+
+    private static async Task WaitForScorerAsync(IScorer scorer)
+    {
+        var deadline = DateTime.UtcNow + RunTimeout;
+        while (scorer.ActiveVersion is null)
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the scorer never loaded");
+            await Task.Delay(100);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Discounts.Training.FineTuning;
+
+public enum ScorerBase
+{
+    /// <summary>The packaged all-MiniLM-L6-v2 (or Training:BaseModelPath).</summary>
+    Pretrained,
+    /// <summary>A randomly initialised 2-layer, 32-wide BERT with the MiniLM vocabulary: for tests only.</summary>
+    Tiny,
+}
+
+/// <summary>Fine-tuning and serving of the scorer (configuration section <c>Training</c>, beside <see cref="Runtime.TrainingOptions"/>).</summary>
+public sealed class FineTuneOptions
+{
+    public const string SectionName = "Training";
+
+    public ScorerBase ScorerBase { get; set; } = ScorerBase.Pretrained;
+
+    /// <summary>Token budget of one user or item text when serving; training uses the run's own setting.</summary>
+    [Range(8, 512)]
+    public int ServingMaxSequenceLength { get; set; } = 48;
+
+    /// <summary>Hyperparameters a run uses for any field its request leaves out.</summary>
+    public FineTuneHyperparameters Hyperparameters { get; set; } = new();
+}

@@ -1,0 +1,127 @@
+using Discounts.Core.Data;
+using Discounts.Training.Bert;
+using Discounts.Training.Runtime;
+using Discounts.Training.Tokenization;
+using Discounts.Training.Weights;
+using Microsoft.Extensions.Options;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Discounts.Training.FineTuning;
+
+/// <summary>Builds scorers from the base encoder, loads registered versions (checksum first) and writes weights atomically.</summary>
+public sealed class ScorerModels(IOptions<FineTuneOptions> options, IOptions<TrainingOptions> training, TorchRuntime runtime, DataPaths paths)
+{
+    private const int TinySeed = 20_261_128;
+    private static readonly Lock TinyInitialisation = new();
+
+    /// <summary>Where registered scorer weights live: under &lt;data&gt;/models/.</summary>
+    public string ScorerFolder => Path.Combine(paths.Models, "scorer");
+
+    /// <summary>The base encoder under a fresh, cosine-initialised head; also names the base weights.</summary>
+    public (ScorerModel Scorer, string BaseSha256) CreateBase(double dropout)
+    {
+        var device = runtime.Device;
+        BertModel encoder;
+        BertTextTokenizer tokenizer;
+        string sha;
+        if (options.Value.ScorerBase == ScorerBase.Tiny)
+        {
+            tokenizer = BertTextTokenizer.FromVocab(MiniLmPackage.FromOutputFolder().ReadVocab());
+            // The seed is global in torch; holding the lock keeps two tiny bases built at once identical.
+            lock (TinyInitialisation)
+            {
+                manual_seed(TinySeed);
+                encoder = new BertModel(BertConfig.Tiny(BertConfig.AllMiniLmL6V2.VocabSize) with
+                {
+                    HiddenDropoutProb = dropout, AttentionProbsDropoutProb = dropout,
+                });
+            }
+            sha = $"tiny-{TinySeed}";
+        }
+        else
+        {
+            var folder = string.IsNullOrWhiteSpace(training.Value.BaseModelPath)
+                ? new BaseModelStore(paths.Root).EnsureConverted()
+                : training.Value.BaseModelPath;
+            var config = BertConfig.FromJsonFile(Path.Combine(folder, HuggingFaceBertFolder.ConfigFile)) with
+            {
+                HiddenDropoutProb = dropout, AttentionProbsDropoutProb = dropout,
+            };
+            tokenizer = BertTextTokenizer.FromVocabFile(Path.Combine(folder, HuggingFaceBertFolder.VocabFile));
+            encoder = new BertModel(config);
+            var weights = Path.Combine(folder, HuggingFaceBertFolder.WeightsFile);
+            HuggingFaceBertFolder.LoadWeights(encoder, weights);
+            sha = HuggingFaceBertFolder.Sha256Of(weights);
+        }
+
+        var model = new TwoTowerModel(encoder, dropout);
+        if (device.type != DeviceType.CPU) model.to(device);
+        model.eval();
+        return (new ScorerModel(model, tokenizer, device), sha);
+    }
+
+    /// <summary>Where runs keep their per-epoch checkpoints until they finish.</summary>
+    public string CheckpointFolder => Path.Combine(paths.Models, "checkpoints");
+
+    /// <summary>Loads a registered version; a file whose sha256 differs from the registry's is refused before it is read.</summary>
+    public ScorerModel LoadVersion(string weightsPath, string expectedSha256)
+    {
+        var (scorer, _) = CreateBase(dropout: 0);
+        try
+        {
+            LoadWeightsInto(scorer.Model, weightsPath, expectedSha256);
+            scorer.Model.eval();
+            return scorer;
+        }
+        catch
+        {
+            scorer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Checks the file's sha256, then loads it strictly into <paramref name="model"/>.</summary>
+    public static void LoadWeightsInto(TwoTowerModel model, string weightsPath, string expectedSha256)
+    {
+        var actual = HuggingFaceBertFolder.Sha256Of(weightsPath);
+        if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidDataException($"The weights file {Path.GetFileName(weightsPath)} has sha256 {actual}, the registry expects {expectedSha256}.");
+        var checkpoint = Safetensors.LoadStateDict(weightsPath);
+        try
+        {
+            using var noGrad = no_grad();
+            StrictStateDict.Load(model, checkpoint, weightsPath);
+        }
+        finally
+        {
+            foreach (var value in checkpoint.Values) value.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Writes the weights to a temp file, flushes it to disk, and renames it into place, so a crash never leaves a
+    /// half-written file under the final name. Returns the file's sha256.
+    /// </summary>
+    public static string SaveAtomically(TwoTowerModel model, string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temporary = $"{path}.tmp-{Guid.NewGuid():N}";
+        try
+        {
+            model.save_safetensors(temporary);
+            using (var stream = new FileStream(temporary, FileMode.Open, FileAccess.ReadWrite))
+            {
+                stream.Flush(flushToDisk: true);
+            }
+            var sha = HuggingFaceBertFolder.Sha256Of(temporary);
+            File.Move(temporary, path, overwrite: false);
+            return sha;
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using Discounts.Core.Scoring;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Discounts.Training.Serving;
+
+/// <summary>
+/// Serves the current <see cref="ScorerSnapshot"/> and swaps in a new one with a single reference exchange. Each call
+/// enters exactly one snapshot and is answered wholly by it; a replaced snapshot is disposed when its last reader leaves.
+/// </summary>
+public sealed partial class ScorerHost(ILogger<ScorerHost>? logger = null) : IScorer, IDisposable
+{
+    private readonly ILogger logger = logger ?? NullLogger<ScorerHost>.Instance;
+    private ScorerSnapshot? current;
+
+    public ScorerVersion? ActiveVersion => Volatile.Read(ref current)?.Version;
+
+    /// <summary>Publishes a built snapshot; returns how long the exchange took.</summary>
+    public TimeSpan Publish(ScorerSnapshot snapshot)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var previous = Interlocked.Exchange(ref current, snapshot);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        previous?.Retire();
+        LogPublished(logger, snapshot.Version.Name, snapshot.Version.ModelVersionId, previous?.Version.Name);
+        return elapsed;
+    }
+
+    public ScoredBatch Score(IReadOnlyList<ScoringPair> pairs) =>
+        WithSnapshot(snapshot => new ScoredBatch(snapshot.Version, snapshot.ScoreUnchecked(pairs)));
+
+    public EmbeddedBatch EmbedUsers(IReadOnlyList<string> userTexts) =>
+        WithSnapshot(snapshot => new EmbeddedBatch(snapshot.Version, snapshot.EmbedUsers(userTexts)));
+
+    public EmbeddedBatch EmbedItems(IReadOnlyList<long> itemIds) =>
+        WithSnapshot(snapshot => new EmbeddedBatch(snapshot.Version, snapshot.EmbedItems(itemIds)));
+
+    public void Dispose() => Interlocked.Exchange(ref current, null)?.Retire();
+
+    private T WithSnapshot<T>(Func<ScorerSnapshot, T> use)
+    {
+        while (true)
+        {
+            var snapshot = Volatile.Read(ref current) ?? throw new InvalidOperationException("No scorer has been loaded yet.");
+            // A snapshot retired between the read and the enter is skipped: the loop picks up its replacement.
+            if (!snapshot.TryEnter()) continue;
+            try
+            {
+                return use(snapshot);
+            }
+            finally
+            {
+                snapshot.Exit();
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scorer {Name} (model version {ModelVersionId}) now serving; replaced {Previous}")]
+    private static partial void LogPublished(ILogger logger, string name, long? modelVersionId, string? previous);
+}

@@ -1,0 +1,116 @@
+using Discounts.Core.Scoring;
+using Discounts.Training.FineTuning;
+using static TorchSharp.torch;
+
+namespace Discounts.Training.Serving;
+
+/// <summary>
+/// One complete, immutable serving state: a model in eval mode, its item embedding matrix and the version it is.
+/// Readers are counted, so the host can dispose a replaced snapshot once the last in-flight request has ended.
+/// </summary>
+public sealed class ScorerSnapshot
+{
+    private readonly ScorerModel scorer;
+    private readonly Dictionary<long, int> itemRows;
+    private readonly float[] itemVectors;
+    private readonly int maxLength;
+    private int readers;
+    private int retired;
+    private int disposed;
+
+    private ScorerSnapshot(ScorerModel scorer, Dictionary<long, int> itemRows, float[] itemVectors, int maxLength, ScorerVersion version)
+    {
+        this.scorer = scorer;
+        this.itemRows = itemRows;
+        this.itemVectors = itemVectors;
+        this.maxLength = maxLength;
+        Version = version;
+    }
+
+    public ScorerVersion Version { get; }
+
+    public bool IsDisposed => Volatile.Read(ref disposed) == 1;
+
+    /// <summary>
+    /// Takes ownership of <paramref name="scorer"/>: puts it in eval mode, embeds the catalogue, runs a warm-up score
+    /// and refuses (disposing the model) a snapshot whose outputs hold NaN or infinity.
+    /// </summary>
+    public static ScorerSnapshot Build(ScorerModel scorer, IReadOnlyList<CatalogueItem> items, ScorerVersion version, int maxLength)
+    {
+        try
+        {
+            if (items.Count == 0) throw new InvalidOperationException("The catalogue is empty; there is nothing to score.");
+            scorer.Model.eval();
+            var vectors = ScorerInference.Embed(scorer, items.Select(i => i.Text).ToList(), maxLength);
+            var rows = items.Select((item, row) => (item.Id, row)).ToDictionary(p => p.Id, p => p.row);
+            var snapshot = new ScorerSnapshot(scorer, rows, vectors, maxLength, version);
+            var warmUp = snapshot.ScoreUnchecked([new ScoringPair("warm-up", items[0].Id)]);
+            if (vectors.Any(v => !float.IsFinite(v)) || warmUp.Any(p => !float.IsFinite(p)))
+                throw new InvalidDataException($"Scorer {version.Name} produces NaN or infinite outputs.");
+            return snapshot;
+        }
+        catch
+        {
+            scorer.Dispose();
+            throw;
+        }
+    }
+
+    internal bool TryEnter()
+    {
+        Interlocked.Increment(ref readers);
+        if (Volatile.Read(ref retired) == 0) return true;
+        Exit();
+        return false;
+    }
+
+    internal void Exit()
+    {
+        if (Interlocked.Decrement(ref readers) == 0 && Volatile.Read(ref retired) == 1) DisposeOnce();
+    }
+
+    /// <summary>No new readers after this; the model is freed now if none is in flight, else by the last one out.</summary>
+    internal void Retire()
+    {
+        // A full fence, not a plain write: the read of the reader count below must not move ahead of it.
+        Interlocked.Exchange(ref retired, 1);
+        if (Volatile.Read(ref readers) == 0) DisposeOnce();
+    }
+
+    internal float[] ScoreUnchecked(IReadOnlyList<ScoringPair> pairs)
+    {
+        var hidden = scorer.Model.HiddenSize;
+        var texts = pairs.Select(p => p.UserText).Distinct(StringComparer.Ordinal).ToList();
+        var textRow = texts.Select((text, row) => (text, row)).ToDictionary(p => p.text, p => p.row, StringComparer.Ordinal);
+        var userVectors = ScorerInference.Embed(scorer, texts, maxLength);
+        var users = new float[pairs.Count * hidden];
+        var items = new float[pairs.Count * hidden];
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            userVectors.AsSpan(textRow[pairs[i].UserText] * hidden, hidden).CopyTo(users.AsSpan(i * hidden, hidden));
+            itemVectors.AsSpan(ItemRow(pairs[i].ItemId) * hidden, hidden).CopyTo(items.AsSpan(i * hidden, hidden));
+        }
+        return ScorerInference.BuyProbabilities(scorer, users, items);
+    }
+
+    internal float[][] EmbedUsers(IReadOnlyList<string> texts)
+    {
+        var hidden = scorer.Model.HiddenSize;
+        var flat = ScorerInference.Embed(scorer, texts, maxLength);
+        return [.. Enumerable.Range(0, texts.Count).Select(row => flat.AsSpan(row * hidden, hidden).ToArray())];
+    }
+
+    internal float[][] EmbedItems(IReadOnlyList<long> itemIds)
+    {
+        var hidden = scorer.Model.HiddenSize;
+        return [.. itemIds.Select(id => itemVectors.AsSpan(ItemRow(id) * hidden, hidden).ToArray())];
+    }
+
+    private int ItemRow(long itemId) =>
+        itemRows.TryGetValue(itemId, out var row) ? row : throw new ArgumentException($"Item {itemId} is not in the scorer's catalogue.", nameof(itemId));
+
+    private void DisposeOnce()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) == 0) scorer.Dispose();
+    }
+}
