@@ -18,11 +18,12 @@ public sealed class HostileInputTests
 {
     private const int Requests = 5_000;
 
+    /// <summary>Ids every validator must refuse (ordinary-looking strings such as "0" or "null" are legitimate ids).</summary>
     private static readonly string[] HostileIds =
     [
         // A NUL in the path is refused by Kestrel before routing (and by the test server before sending), so it is not here.
-        "..%2F..%2Fetc%2Fpasswd", "%2e%2e", "%FF%FE", "'%20OR%201=1--", "%3Cscript%3Ealert(1)%3C%2Fscript%3E", new string('x', 5_000),
-        "-1", "0", "99999999999999999999999", "%F0%9F%92%A5", "null", "undefined", "%20", "CON", "1e309", "user-00001%2F..",
+        "..%2F..%2Fetc%2Fpasswd", "%2e%2e", "a%2Fb", "%FF%FE", "'%20OR%201=1--", "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        new string('x', 5_000), "-1", "%F0%9F%92%A5", "%20", "user-00001%2F..", "a%20b", "%5C%5Cserver%5Cshare",
     ];
 
     private static readonly string[] HostileValues =
@@ -45,8 +46,10 @@ public sealed class HostileInputTests
             .OfType<RouteEndpoint>()
             .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(method => (Method: method, Route: e.RoutePattern.RawText ?? "")))
             .Where(e => !e.Route.StartsWith("/hangfire", StringComparison.Ordinal) || e.Method == "GET")
-            // These take no input at all, so garbage cannot reach them; each would only queue a legitimate rebuild.
-            .Where(e => e.Route is not ("/api/profiles/rebuild" or "/api/discounts/uplift-model/train"))
+            // These take no required input, so an empty or unrelated body is a valid request that queues real work
+            // (a rebuild, a retraining, a fine-tune run); their refusals are covered by their own tests.
+            .Where(e => e.Route is not ("/api/profiles/rebuild" or "/api/discounts/uplift-model/train")
+                        && !(e.Method == "POST" && e.Route == "/api/training/runs"))
             .Distinct()
             .ToList();
         await WaitForBackgroundJobsAsync();

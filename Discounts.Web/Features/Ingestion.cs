@@ -18,10 +18,19 @@ public static class Ingestion
     /// <summary>At most this many per-record errors are reported, so a broken 10,000-record batch gives a readable answer.</summary>
     public const int MaxReportedErrors = 100;
 
+    /// <summary>
+    /// A shop's id: a letter or digit, then letters, digits and <c>. _ : @ -</c>. Ids appear in URL paths, so slashes,
+    /// dot-dot segments, spaces, quotes and control characters are refused rather than escaped everywhere.
+    /// </summary>
     public static IRuleBuilderOptions<T, string?> ValidExternalId<T>(this IRuleBuilder<T, string?> rule) =>
         rule.NotEmpty().WithMessage("{PropertyName} is required.")
             .MaximumLength(Limits.ExternalIdLength)
-            .Must(id => id is null || !id.Any(char.IsControl)).WithMessage("{PropertyName} must not contain control characters.");
+            .Must(id => id is null || IsSafeId(id))
+            .WithMessage("{PropertyName} must start with a letter or digit and hold only letters, digits and . _ : @ - (no '..').");
+
+    private static bool IsSafeId(string id) =>
+        id.Length > 0 && char.IsAsciiLetterOrDigit(id[0]) && !id.Contains("..", StringComparison.Ordinal)
+        && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or ':' or '@' or '-');
 
     /// <summary>A time must say its zone (Z or ±hh:mm), so it converts to UTC without guessing, and must not lie ahead.</summary>
     public static IRuleBuilderOptions<T, DateTime?> ValidEventTime<T>(this IRuleBuilder<T, DateTime?> rule, TimeProvider clock) =>

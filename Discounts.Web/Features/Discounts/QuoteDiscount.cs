@@ -37,12 +37,12 @@ public static class QuoteDiscount
     {
         public Validator(IOptions<DiscountingOptions> options)
         {
-            RuleFor(c => c.UserId).NotEmpty().MaximumLength(Limits.ExternalIdLength);
+            RuleFor(c => c.UserId).ValidExternalId();
             RuleFor(c => c.ItemIds).NotNull().NotEmpty()
                 .Must(ids => ids.Count <= options.Value.MaxItemsPerQuote).WithMessage($"At most {options.Value.MaxItemsPerQuote} items per quote.")
                 .Must(ids => ids.Distinct().Count() == ids.Count).WithMessage("Item ids must not repeat.");
-            RuleForEach(c => c.ItemIds).NotEmpty().MaximumLength(Limits.ExternalIdLength);
-            RuleFor(c => c.CampaignId).MaximumLength(Limits.ExternalIdLength);
+            RuleForEach(c => c.ItemIds).ValidExternalId();
+            RuleFor(c => c.CampaignId).ValidExternalId().When(c => c.CampaignId is not null);
         }
     }
 

@@ -21,8 +21,8 @@ public static class RedeemOffer
     {
         public Validator()
         {
-            RuleFor(c => c.OfferId).NotEmpty().MaximumLength(Limits.ExternalIdLength);
-            RuleFor(c => c.UserId).NotEmpty().MaximumLength(Limits.ExternalIdLength);
+            RuleFor(c => c.OfferId).ValidExternalId();
+            RuleFor(c => c.UserId).ValidExternalId();
         }
     }
 
