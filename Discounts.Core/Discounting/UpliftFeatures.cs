@@ -115,8 +115,6 @@ public sealed record UserSignals(
             baskets.Count == 0 ? 0 : (long)baskets.Values.Average());
     }
 
-    public static UserSignals None { get; } = new(0, 0, 365, 0, 0, 0, 0, 0, PriorBuyRate, PriorBuyRate, 0, 0, 0);
-
     private static double PriceTalkShareBefore(IReadOnlyList<PastText> texts, DateTime asOf)
     {
         var written = texts.Where(t => t.OccurredAt < asOf).ToList();
@@ -140,13 +138,6 @@ public sealed record UserHistory(IReadOnlyList<PastEvent> Events, IReadOnlyList<
 
 public static class UpliftFeatures
 {
-    public static IReadOnlyList<string> Names { get; } =
-    [
-        "log_price", "margin_share", "purchases", "log_spend", "days_since_purchase", "views",
-        "category_affinity", "category_purchases", "share_bought_on_discount", "average_discount",
-        "discounted_offer_buy_rate", "full_price_offer_buy_rate", "offer_response", "log_price_paid_vs_viewed", "price_talk_share",
-    ];
-
     public static float[] Build(UserSignals user, long priceCents, long costCents) =>
     [
         (float)Math.Log(1 + priceCents),

@@ -50,8 +50,6 @@ public sealed class UpliftLearner
         this.featureCount = featureCount;
     }
 
-    public int ArmCount => arms.Length;
-
     public static UpliftLearner Fit(IReadOnlyList<UpliftRow> rows, int armCount, UpliftLearnerOptions options, int seed)
     {
         if (rows.Count == 0)

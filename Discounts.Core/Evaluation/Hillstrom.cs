@@ -15,9 +15,6 @@ public static class Hillstrom
     private static readonly string[] ZipCodes = ["Urban", "Surburban", "Rural"];
     private static readonly string[] Channels = ["Phone", "Web", "Multichannel"];
 
-    public static IReadOnlyList<string> FeatureNames { get; } =
-        ["recency", "history", "mens", "womens", "newbie", .. ZipCodes.Select(z => $"zip_{z}"), .. Channels.Select(c => $"channel_{c}")];
-
     public static IReadOnlyList<UpliftRow> Load(string path, string treatment, string outcome)
     {
         using var stream = File.OpenRead(path);
