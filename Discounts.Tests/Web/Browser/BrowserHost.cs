@@ -29,6 +29,8 @@ public static class BrowserHost
 
     public static IBrowser Browser => browser!;
 
+    public static IServiceProvider Services => factory!.Services;
+
     /// <summary>Skips the calling fixture, with the reason, when Debian's Chromium is not installed.</summary>
     public static async Task StartAsync()
     {
@@ -37,14 +39,23 @@ public static class BrowserHost
             Assert.Ignore($"Browser tests need Chromium at {ChromiumPath} (apt-get install -y chromium); it is not installed.");
         }
 
+        await StartBrowserAsync(startHost: true);
+    }
+
+    public static async Task StartBrowserAsync(bool startHost)
+    {
         await Gate.WaitAsync();
         try
         {
+            if (startHost && factory is null)
+            {
+                factory = new KestrelFactory();
+                factory.StartServer();
+                var addresses = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+                BaseAddress = new Uri(addresses.First(a => a.StartsWith("http://", StringComparison.Ordinal)));
+            }
+
             if (browser is not null) return;
-            factory = new KestrelFactory();
-            factory.StartServer();
-            var addresses = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
-            BaseAddress = new Uri(addresses.First(a => a.StartsWith("http://", StringComparison.Ordinal)));
             playwright = await Playwright.CreateAsync();
             browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
             {

@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Discounts.Core.Data;
+using Discounts.Core.Domain;
 using Discounts.Web.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace Discounts.Tests.Web.Browser;
@@ -60,6 +63,54 @@ public sealed class UiBrowserTests
             Assert.That(await page.Locator("#dataset-snapshot").TextContentAsync(), Does.Contain("examplesSha256"));
             Assert.That(await page.Locator("#run-metrics tbody tr").CountAsync(), Is.GreaterThanOrEqualTo(2), "base and fine-tuned metrics");
             Assert.That(await page.Locator("#metrics-chart[data-points]").GetAttributeAsync("data-points"), Is.Not.EqualTo("0"), "metric curves");
+        });
+    }
+
+    [Test]
+    public async Task RunDetail_WhenRunHas10000LossPoints_DrawsThemAllQuickly()
+    {
+        const int trainPoints = 10_000;
+        long runId;
+        await using (var scope = BrowserHost.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+            var at = DateTime.UtcNow;
+            var run = new TrainingRun { Status = TrainingRunStatus.Succeeded, Device = "cpu", CreatedAt = at, StartedAt = at, FinishedAt = at.AddHours(1), ProgressPercent = 100 };
+            db.TrainingRuns.Add(run);
+            await db.SaveChangesAsync();
+            var random = new Random(3);
+            db.LossPoints.AddRange(Enumerable.Range(1, trainPoints).Select(step => new LossPoint
+            {
+                TrainingRunId = run.Id, Step = step, Epoch = 1 + (step - 1) / 1000, Split = LossSplit.Train, Loss = 0.7 * Math.Exp(-step / 3000.0) + 0.05 * random.NextDouble(), RecordedAt = at,
+            }));
+            db.LossPoints.AddRange(Enumerable.Range(1, 10).Select(epoch => new LossPoint
+            {
+                TrainingRunId = run.Id, Step = epoch * 1000, Epoch = epoch, Split = LossSplit.Validation, Loss = 0.7 * Math.Exp(-epoch / 3.0) + 0.02, RecordedAt = at,
+            }));
+            await db.SaveChangesAsync();
+            runId = run.Id;
+        }
+
+        await using var context = await BrowserHost.NewContextAsync();
+        var page = await BrowserHost.SignInAsync(context, ApiRole.Analyst);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await page.GotoAsync($"/ui/runs/{runId}");
+        await page.Locator("#loss-chart[data-points]").WaitForAsync();
+        var pageReady = clock.Elapsed.TotalMilliseconds;
+        var drawn = int.Parse(await page.Locator("#loss-chart").GetAttributeAsync("data-points") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+        var renderMs = double.Parse(await page.Locator("#loss-chart").GetAttributeAsync("data-render-ms") ?? "NaN", System.Globalization.CultureInfo.InvariantCulture);
+        // A redraw as the live view does it every second: new data into the existing chart.
+        var redrawMs = await page.EvaluateAsync<double>("""
+            async () => { const el = document.getElementById('loss-chart'); const u = el._uplot;
+                          const t = performance.now(); u.setData(u.data); await new Promise(requestAnimationFrame); return performance.now() - t; }
+            """);
+        TestContext.Out.WriteLine($"10,010 points: page ready in {pageReady:F0} ms, chart built in {renderMs} ms, redraw {redrawMs:F1} ms");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(drawn, Is.EqualTo(trainPoints + 10));
+            Assert.That(renderMs, Is.LessThan(1000), "building the chart");
+            Assert.That(redrawMs, Is.LessThan(1000), "a live redraw");
         });
     }
 

@@ -35,9 +35,11 @@ window.Discounts = (() => {
   // One uPlot per container, sized to it and resized with it; the instance is kept on the element for tests.
   function chart(el, options, data) {
     const height = Number(el.dataset.height || 300);
+    const started = performance.now();
     // Steps and counts, not times, unless a chart says otherwise.
     const plot = new uPlot({ width: Math.max(260, el.clientWidth), height, scales: { x: { time: false } }, ...options }, data, el);
     el._uplot = plot;
+    el.dataset.renderMs = (performance.now() - started).toFixed(1);
     countPoints(el);
     new ResizeObserver(() => plot.setSize({ width: Math.max(260, el.clientWidth), height })).observe(el);
     return plot;
