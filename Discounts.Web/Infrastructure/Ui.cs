@@ -7,7 +7,8 @@ namespace Discounts.Web.Infrastructure;
 /// <summary>
 /// The analyst web UI: Razor Pages under /ui, signed in with a cookie that carries the role of the API key pasted on
 /// the sign-in page. A policy scheme chooses per request: the X-Api-Key header when sent, the cookie on UI pages and
-/// the job dashboard, and the cookie for reads of the JSON API (the UI's charts) when no key is sent.
+/// the job dashboard when the cookie is sent, and the cookie for reads of the JSON API (the UI's charts) when no key is
+/// sent. Without either, everything outside /ui answers 401 ProblemDetails exactly as before the UI existed.
 /// </summary>
 public static class UiSetup
 {
@@ -57,11 +58,13 @@ public static class UiSetup
     {
         var request = context.Request;
         if (request.Headers.ContainsKey(ApiKeyStore.HeaderName)) return ApiKeyAuthenticationHandler.SchemeName;
-        if (IsUiPath(request.Path)) return CookieScheme;
-        // Outside the UI a cookie only reads. Writes need the key header, which a browser never adds on its own, so a
-        // forged cross-site request cannot act even if SameSite were bypassed; the UI's own writes are antiforgery-checked forms.
-        if ((HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) && request.Cookies.ContainsKey(CookieName)) return CookieScheme;
-        return ApiKeyAuthenticationHandler.SchemeName;
+        if (request.Path.StartsWithSegments("/ui", StringComparison.OrdinalIgnoreCase)) return CookieScheme;
+        if (!request.Cookies.ContainsKey(CookieName)) return ApiKeyAuthenticationHandler.SchemeName;
+        // With the cookie: the job dashboard (whose own forms carry antiforgery tokens), and reads of the JSON API. API
+        // writes need the key header, which a browser never adds on its own, so a forged cross-site request cannot act
+        // even if SameSite were bypassed; the UI's own writes are antiforgery-checked forms under /ui.
+        if (request.Path.StartsWithSegments("/hangfire", StringComparison.OrdinalIgnoreCase)) return CookieScheme;
+        return HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) ? CookieScheme : ApiKeyAuthenticationHandler.SchemeName;
     }
 
     /// <summary>UI pages redirect to sign-in; anything else (the JSON API) answers with ProblemDetails, never a redirect.</summary>

@@ -291,7 +291,7 @@ public sealed class UiBrowserTests
     }
 
     [Test]
-    public async Task Hangfire_WhenAnonymousIsRedirected_WhenScientistCookieIsServed()
+    public async Task Hangfire_WhenAnonymousIs401_WhenScientistCookieIsServed()
     {
         using var anonymous = BrowserHost.Api(null);
         var refused = await anonymous.GetAsync("/hangfire");
@@ -306,8 +306,8 @@ public sealed class UiBrowserTests
 
         Assert.Multiple(async () =>
         {
-            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
-            Assert.That(refused.Headers.Location?.ToString(), Does.Contain("/ui/sign-in"));
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+            Assert.That(refused.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
             Assert.That(new Uri(analyst.Url).AbsolutePath, Is.EqualTo("/ui/denied"), "an analyst's cookie does not open the dashboard");
             Assert.That(response?.Status, Is.EqualTo(200));
             Assert.That(await page.TitleAsync(), Does.Contain("Discounts jobs"));
