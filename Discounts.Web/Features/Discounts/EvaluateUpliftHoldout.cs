@@ -100,7 +100,7 @@ public static class EvaluateUpliftHoldout
             var last = x.Length - 1;
             var points = new List<CurvePoint> { new(0, 0, 0) };
             if (last < 0) return points;
-            var stride = Math.Max(1, x.Length / MaxCurvePoints);
+            var stride = Math.Max(1, (x.Length + MaxCurvePoints - 1) / MaxCurvePoints);
             for (var i = 0; i <= last; i += stride)
             {
                 points.Add(new CurvePoint(x[i], Math.Round(y[i], 3), Math.Round(y[last] * x[i] / x[last], 3)));
