@@ -69,7 +69,8 @@ public static class UiFormat
     private static string Scalar(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.String => value.GetString() ?? "",
-        JsonValueKind.Number => value.TryGetInt64(out var whole) ? whole.ToString("N0", Invariant) : Number(value.GetDouble(), 6),
+        // G6 keeps small values such as a learning rate of 3e-5 readable instead of rounding them to 0.
+        JsonValueKind.Number => value.TryGetInt64(out var whole) ? whole.ToString("N0", Invariant) : value.GetDouble().ToString("G6", Invariant),
         JsonValueKind.True => "yes",
         JsonValueKind.False => "no",
         JsonValueKind.Null or JsonValueKind.Undefined => "–",

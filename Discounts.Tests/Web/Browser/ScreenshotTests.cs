@@ -34,6 +34,8 @@ public sealed class ScreenshotTests
         var runs = (await api.GetFromJsonAsync<JsonElement>("/api/training/runs")).GetProperty("runs").EnumerateArray()
             .Where(r => r.GetProperty("status").GetString() == "succeeded").Select(r => r.GetProperty("id").GetInt64()).ToList();
         Assert.That(runs, Is.Not.Empty, "a finished run to show");
+        // The run to show in detail: DISCOUNTS_UI_RUN, else the oldest finished one (the host's first fine-tune).
+        var shown = long.TryParse(Environment.GetEnvironmentVariable("DISCOUNTS_UI_RUN"), out var chosen) ? chosen : runs[^1];
         var folder = Path.Combine(RepositoryRoot.Find(), "docs", "screenshots");
         Directory.CreateDirectory(folder);
 
@@ -50,7 +52,7 @@ public sealed class ScreenshotTests
             await page.ClickAsync("button[type=submit]");
             await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/ui");
             await Shoot(page, folder, $"overview{name}");
-            await page.GotoAsync($"/ui/runs/{runs[0]}");
+            await page.GotoAsync($"/ui/runs/{shown}");
             await page.Locator("#loss-chart[data-points]").WaitForAsync();
             await Shoot(page, folder, $"run-detail{name}");
             if (name.Length > 0) continue;
