@@ -2,8 +2,8 @@ using Discounts.Core.Domain;
 
 namespace Discounts.Core.Discounting;
 
-/// <summary>Something the user wrote, as much as the uplift features need.</summary>
-public readonly record struct PastText(string Text, DateTime OccurredAt);
+/// <summary>One past text: searches and chats say what the user asks for; reviews, written after buying, do not.</summary>
+public readonly record struct PastText(string Text, DateTime OccurredAt, TextKind Kind);
 
 /// <summary>How often a user's own words are about price: deals, sales, discounts, budgets.</summary>
 public static class PriceTalk
@@ -43,6 +43,8 @@ public sealed record UserSignals(
     /// <summary>Pseudo-counts that pull a user with few offers towards the typical response.</summary>
     private const double PriorOffers = 3;
     private const double PriorBuyRate = 0.15;
+    private const double PriorTexts = 2;
+    private const double PriorPriceTalkShare = 0.3;
 
     /// <summary>How much more often the user bought under a discounted offer than under a full-price one, in the randomised log.</summary>
     public double OfferResponse => DiscountedOfferBuyRate - FullPriceOfferBuyRate;
@@ -115,10 +117,26 @@ public sealed record UserSignals(
             baskets.Count == 0 ? 0 : (long)baskets.Values.Average());
     }
 
+    /// <summary>
+    /// The share of the user's searches and chats that ask about price, pulled towards a typical share when they wrote
+    /// little: one "cheap" in one search is weaker evidence than three in five. Reviews are left out: they describe a
+    /// purchase already made, and counting them would dilute the share of the users who buy most.
+    /// </summary>
     private static double PriceTalkShareBefore(IReadOnlyList<PastText> texts, DateTime asOf)
     {
-        var written = texts.Where(t => t.OccurredAt < asOf).ToList();
-        return written.Count == 0 ? 0 : written.Count(t => PriceTalk.Mentions(t.Text)) / (double)written.Count;
+        int asked = 0, aboutPrice = 0;
+        foreach (var text in texts)
+        {
+            if (text.OccurredAt >= asOf || text.Kind == TextKind.Review)
+            {
+                continue;
+            }
+
+            asked++;
+            aboutPrice += PriceTalk.Mentions(text.Text) ? 1 : 0;
+        }
+
+        return (aboutPrice + PriorTexts * PriorPriceTalkShare) / (asked + PriorTexts);
     }
 
     private static double SmoothedRate(IEnumerable<long> offers, HashSet<long> bought)

@@ -28,6 +28,14 @@ public enum UpliftLearnerKind
     /// regresses those effects directly. The effect is usually simpler than either outcome, so it is learned better.
     /// </summary>
     XLearner,
+    /// <summary>
+    /// A discount multiplies a user's chance of buying rather than adding to it: p(d) = p(0) × (1 + β(x) × d). A
+    /// baseline classifier learns p(0) on the control rows; a second stage regresses the relative lift β(x) on the
+    /// treated rows by weighted least squares, target (y − p̂0) / (p̂0 × d) with weight (p̂0 × d)², so every treated
+    /// level informs one β. The sign of a discount's profit depends on β and the margin alone, not on p(0), so
+    /// learning β directly is what the policy needs.
+    /// </summary>
+    Relative,
 }
 
 /// <summary>
@@ -40,17 +48,26 @@ public sealed class UpliftLearner
     private readonly MLContext ml;
     private readonly ITransformer[] arms;
     private readonly (ITransformer OnTreated, ITransformer OnControl, double TreatedShare)?[] effects;
+    private readonly RelativeLift? relative;
     private readonly int featureCount;
 
-    private UpliftLearner(MLContext ml, ITransformer[] arms, (ITransformer, ITransformer, double)?[] effects, int featureCount)
+    private UpliftLearner(MLContext ml, ITransformer[] arms, (ITransformer, ITransformer, double)?[] effects, RelativeLift? relative, int featureCount)
     {
         this.ml = ml;
         this.arms = arms;
         this.effects = effects;
+        this.relative = relative;
         this.featureCount = featureCount;
     }
 
-    public static UpliftLearner Fit(IReadOnlyList<UpliftRow> rows, int armCount, UpliftLearnerOptions options, int seed)
+    /// <summary>The relative learner's two stages and the dose of each arm (a discount level's percent, or 1 for "treated").</summary>
+    private sealed record RelativeLift(ITransformer Baseline, ITransformer Lift, IReadOnlyList<double> Doses);
+
+    /// <param name="doses">
+    /// Each arm's size, for the relative learner: the ladder's percents in the product, {0, 1} for a yes/no treatment.
+    /// Defaults to the arm index.
+    /// </param>
+    public static UpliftLearner Fit(IReadOnlyList<UpliftRow> rows, int armCount, UpliftLearnerOptions options, int seed, IReadOnlyList<double>? doses = null)
     {
         if (rows.Count == 0)
         {
@@ -59,6 +76,17 @@ public sealed class UpliftLearner
 
         var featureCount = rows[0].Features.Length;
         var ml = new MLContext(seed);
+        if (options.Kind == UpliftLearnerKind.Relative)
+        {
+            var armDoses = doses ?? Enumerable.Range(0, armCount).Select(a => (double)a).ToArray();
+            if (armDoses.Count != armCount || armDoses[0] != 0 || armDoses.Skip(1).Any(d => d <= 0))
+            {
+                throw new ArgumentException("One dose per arm is needed, 0 for the control arm and positive for the others.", nameof(doses));
+            }
+
+            return new UpliftLearner(ml, [], new (ITransformer, ITransformer, double)?[armCount], FitRelative(ml, rows, armDoses, featureCount, options, seed), featureCount);
+        }
+
         var models = new ITransformer[armCount];
         for (var arm = 0; arm < armCount; arm++)
         {
@@ -68,20 +96,7 @@ public sealed class UpliftLearner
                 throw new InvalidOperationException($"Arm {arm} needs rows with both outcomes to be learned; it has {armRows.Count} rows.");
             }
 
-            var data = ml.Data.LoadFromEnumerable(armRows, Schema<LabelledRow>(featureCount));
-            var trainer = ml.BinaryClassification.Trainers.LightGbm(new LightGbmBinaryTrainer.Options
-            {
-                NumberOfLeaves = options.Leaves,
-                NumberOfIterations = options.Iterations,
-                LearningRate = options.LearningRate,
-                MinimumExampleCountPerLeaf = options.MinimumRowsPerLeaf,
-                L2CategoricalRegularization = options.L2Regularisation,
-                Seed = seed,
-                NumberOfThreads = 1,
-                Silent = true,
-                Verbose = false,
-            });
-            models[arm] = trainer.Fit(data);
+            models[arm] = FitClassifier(ml, armRows, featureCount, options, seed);
         }
 
         var effects = new (ITransformer, ITransformer, double)?[armCount];
@@ -100,7 +115,41 @@ public sealed class UpliftLearner
             }
         }
 
-        return new UpliftLearner(ml, models, effects, featureCount);
+        return new UpliftLearner(ml, models, effects, null, featureCount);
+    }
+
+    private static RelativeLift FitRelative(MLContext ml, IReadOnlyList<UpliftRow> rows, IReadOnlyList<double> doses, int featureCount, UpliftLearnerOptions options, int seed)
+    {
+        var control = rows.Where(r => doses[r.Arm] == 0).Select(r => new LabelledRow { Features = r.Features, Label = r.Outcome }).ToList();
+        var treated = rows.Where(r => doses[r.Arm] > 0).ToList();
+        if (control.Count == 0 || treated.Count == 0 || control.All(r => r.Label) || control.All(r => !r.Label))
+        {
+            throw new InvalidOperationException($"The relative learner needs control rows with both outcomes and treated rows; it has {control.Count} and {treated.Count}.");
+        }
+
+        // Fitted on the control rows only, so its predictions on the treated rows are out of sample.
+        var baseline = FitClassifier(ml, control, featureCount, options, seed);
+        var p0 = Probabilities(ml, baseline, featureCount, treated.Select(r => r.Features).ToList());
+        var effectRows = treated.Select((r, i) =>
+        {
+            var dose = doses[r.Arm];
+            // Floored so a near-zero baseline cannot turn one purchase into an unbounded target.
+            var p = Math.Max(p0[i], 0.005);
+            return new EffectRow { Features = r.Features, Label = (float)((B(r.Outcome) - p) / (p * dose)), Weight = (float)(p * dose * p * dose) };
+        });
+        return new RelativeLift(baseline, FitEffect(ml, effectRows, featureCount, options, seed), doses);
+    }
+
+    private double[][] PredictRelative(RelativeLift model, IReadOnlyList<float[]> features)
+    {
+        if (features.Count == 0)
+        {
+            return [];
+        }
+
+        var p0 = Probabilities(ml, model.Baseline, featureCount, features);
+        var lift = model.Lift.Transform(Unlabelled(ml, features, featureCount)).GetColumn<float>("Score").ToArray();
+        return features.Select((_, row) => model.Doses.Select(dose => Math.Clamp(p0[row] * (1 + Math.Max(0, lift[row]) * dose), 0, 1)).ToArray()).ToArray();
     }
 
     /// <summary>
@@ -109,6 +158,11 @@ public sealed class UpliftLearner
     /// </summary>
     public double[][] Predict(IReadOnlyList<float[]> features)
     {
+        if (relative is not null)
+        {
+            return PredictRelative(relative, features);
+        }
+
         var result = PredictArms(ml, arms, featureCount, features);
         for (var arm = 1; arm < arms.Length; arm++)
         {
@@ -130,6 +184,23 @@ public sealed class UpliftLearner
 
         return result;
     }
+
+    private static ITransformer FitClassifier(MLContext ml, List<LabelledRow> rows, int featureCount, UpliftLearnerOptions options, int seed) =>
+        ml.BinaryClassification.Trainers.LightGbm(new LightGbmBinaryTrainer.Options
+        {
+            NumberOfLeaves = options.Leaves,
+            NumberOfIterations = options.Iterations,
+            LearningRate = options.LearningRate,
+            MinimumExampleCountPerLeaf = options.MinimumRowsPerLeaf,
+            L2CategoricalRegularization = options.L2Regularisation,
+            Seed = seed,
+            NumberOfThreads = 1,
+            Silent = true,
+            Verbose = false,
+        }).Fit(ml.Data.LoadFromEnumerable(rows, Schema<LabelledRow>(featureCount)));
+
+    private static float[] Probabilities(MLContext ml, ITransformer model, int featureCount, IReadOnlyList<float[]> features) =>
+        model.Transform(Unlabelled(ml, features, featureCount)).GetColumn<float>("Probability").ToArray();
 
     private static double[][] PredictArms(MLContext ml, ITransformer[] models, int featureCount, IReadOnlyList<float[]> features)
     {
@@ -155,6 +226,7 @@ public sealed class UpliftLearner
     private static ITransformer FitEffect(MLContext ml, IEnumerable<EffectRow> rows, int featureCount, UpliftLearnerOptions options, int seed) =>
         ml.Regression.Trainers.LightGbm(new LightGbmRegressionTrainer.Options
         {
+            ExampleWeightColumnName = nameof(EffectRow.Weight),
             NumberOfLeaves = options.Leaves,
             NumberOfIterations = options.Iterations,
             LearningRate = options.LearningRate,
@@ -187,6 +259,7 @@ public sealed class UpliftLearner
     {
         public float[] Features { get; set; } = [];
         public float Label { get; set; }
+        public float Weight { get; set; } = 1;
     }
 
     private sealed class UnlabelledRow

@@ -1,7 +1,7 @@
 namespace Discounts.Core.Domain;
 
 /// <summary>A product the shop sells. Money is in integer cents.</summary>
-public sealed class Item
+public sealed class Item : IKeyed
 {
     public long Id { get; set; }
     public required string ExternalId { get; set; }
@@ -15,7 +15,7 @@ public sealed class Item
     public DateTime UpdatedAt { get; set; }
 }
 
-public sealed class User
+public sealed class User : IKeyed
 {
     public long Id { get; set; }
     public required string ExternalId { get; set; }
@@ -25,4 +25,10 @@ public sealed class User
     /// <summary>The user agreed to marketing messages.</summary>
     public bool ConsentMarketing { get; set; }
     public DateTime UpdatedAt { get; set; }
+}
+
+/// <summary>A row with a rising surrogate key, which keyset paging orders and resumes by.</summary>
+public interface IKeyed
+{
+    long Id { get; }
 }

@@ -42,16 +42,27 @@ public sealed class TextProfileModel
     private const string TfIdfColumn = "TfIdf";
     private const string TopicsColumn = "Topics";
 
+    /// <summary>Below this many documents one model copy scores them all; above it, each core gets a copy and a share.</summary>
+    private const int ParallelScoringThreshold = 2_000;
+
     private readonly MLContext ml;
     private readonly ITransformer transformer;
     private readonly string[] tfIdfTerms;
     private readonly HashSet<string> vocabulary;
-    private readonly Lock scoring = new();
+    private readonly Lazy<ScoringCopy[]> copies;
+
+    /// <summary>
+    /// ML.NET's LDA scores one document at a time under a lock inside the transformer, so one transformer uses one core.
+    /// Independent copies (the saved model loaded again, each with its own context) score shares of a batch in parallel.
+    /// Each document's sampler is reset before it is scored, so the result does not depend on which copy scored it.
+    /// </summary>
+    private sealed record ScoringCopy(MLContext Ml, ITransformer Transformer, Lock Gate);
 
     private TextProfileModel(MLContext ml, ITransformer transformer, TextModelMetadata metadata)
     {
         this.ml = ml;
         this.transformer = transformer;
+        copies = new Lazy<ScoringCopy[]>(CreateScoringCopies);
         Metadata = metadata;
         vocabulary = metadata.Vocabulary.ToHashSet(StringComparer.Ordinal);
         var schema = transformer.GetOutputSchema(ml.Data.LoadFromEnumerable(Array.Empty<TokensRow>()).Schema);
@@ -112,12 +123,41 @@ public sealed class TextProfileModel
             return [];
         }
 
-        lock (scoring)
+        var scorers = documents.Count < ParallelScoringThreshold ? copies.Value[..1] : copies.Value;
+        var share = (documents.Count + scorers.Length - 1) / scorers.Length;
+        var parts = new List<TextScore>[scorers.Length];
+        // The stdout swap is process-wide and serialised, so it wraps the whole batch, never one worker.
+        NativeStdout.ToStderr(() => Parallel.For(0, scorers.Length, part =>
+            parts[part] = ScoreOn(scorers[part], documents.Skip(part * share).Take(share))));
+        return parts.SelectMany(part => part).ToList();
+    }
+
+    private List<TextScore> ScoreOn(ScoringCopy copy, IEnumerable<IReadOnlyList<string>> documents)
+    {
+        lock (copy.Gate)
         {
-            var data = ml.Data.LoadFromEnumerable(documents.Select(d => new TokensRow { Tokens = InVocabulary(d, vocabulary) }));
-            var scored = NativeStdout.ToStderr(() => ml.Data.CreateEnumerable<ScoredRow>(transformer.Transform(data), reuseRowObject: false).ToList());
-            return scored.Select(row => new TextScore(TopKeywords(row.TfIdf), Mixture(row.Topics))).ToList();
+            var data = copy.Ml.Data.LoadFromEnumerable(documents.Select(d => new TokensRow { Tokens = InVocabulary(d, vocabulary) }));
+            return copy.Ml.Data.CreateEnumerable<ScoredRow>(copy.Transformer.Transform(data), reuseRowObject: false)
+                .Select(row => new TextScore(TopKeywords(row.TfIdf), Mixture(row.Topics)))
+                .ToList();
         }
+    }
+
+    private ScoringCopy[] CreateScoringCopies()
+    {
+        // Every copy, the first included, is loaded from the saved model: a freshly fitted LDA transformer scores a
+        // little differently from the same model loaded back, and a document must score the same on every copy.
+        var result = new ScoringCopy[Math.Max(1, Environment.ProcessorCount)];
+        using var saved = new MemoryStream();
+        ml.Model.Save(transformer, ml.Data.LoadFromEnumerable(Array.Empty<TokensRow>()).Schema, saved);
+        for (var i = 0; i < result.Length; i++)
+        {
+            saved.Position = 0;
+            var context = new MLContext(Metadata.Options.Seed);
+            result[i] = new ScoringCopy(context, context.Model.Load(saved, out _), new Lock());
+        }
+
+        return result;
     }
 
     public TextScore Score(IReadOnlyList<string> document) => Score([document])[0];

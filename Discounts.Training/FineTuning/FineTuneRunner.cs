@@ -14,8 +14,11 @@ namespace Discounts.Training.FineTuning;
 /// <summary>Progress of a running fine-tune, as reported to the job runner after each logged step.</summary>
 public sealed record FineTuneProgress(long RunId, int Step, int TotalSteps, double ProgressPercent, double? EtaSeconds, double Loss);
 
-/// <summary>The last finished epoch of a run, so a retried run resumes after it instead of starting over.</summary>
-public sealed record RunCheckpoint(int Epoch, int Step, string WeightsPath, string Sha256);
+/// <summary>
+/// The last finished epoch of a run, so a retried run resumes after it instead of starting over: the weights, and the
+/// optimiser state (AdamW's moments) so the resumed steps are the ones an uninterrupted run would have taken.
+/// </summary>
+public sealed record RunCheckpoint(int Epoch, int Step, string WeightsPath, string Sha256, string? OptimizerPath = null, string? OptimizerSha256 = null);
 
 /// <summary>What a run found, stored in TrainingRun.MetricsJson.</summary>
 public sealed record FineTuneOutcome(
@@ -115,10 +118,11 @@ public sealed partial class FineTuneRunner(
         var checkpointFile = CheckpointFile(run.Id);
         if (File.Exists(checkpointFile))
         {
-            // A retried run (the process stopped mid-run): continue after the last finished epoch. The optimiser's
-            // moments start afresh; the learning-rate schedule is replayed to the step reached.
+            // A retried run (the process stopped mid-run): continue after the last finished epoch with the weights and
+            // optimiser state saved there; the learning-rate schedule is replayed to the step reached.
             var checkpoint = JsonSerializer.Deserialize<RunCheckpoint>(await File.ReadAllTextAsync(checkpointFile, token), Json)!;
             ScorerModels.LoadWeightsInto(scorer.Model, checkpoint.WeightsPath, checkpoint.Sha256);
+            RestoreOptimizer(optimizer, checkpoint, run.Id);
             firstEpoch = checkpoint.Epoch + 1;
             step = checkpoint.Step;
             for (var replayed = 0; replayed < step; replayed++) schedule.step();
@@ -164,7 +168,7 @@ public sealed partial class FineTuneRunner(
             });
             await db.SaveChangesAsync(CancellationToken.None);
             LogEpoch(logger, run.Id, epoch, last.LogLoss, last.Auc, last.HitRate10);
-            await WriteCheckpointAsync(scorer, run.Id, epoch, step);
+            await WriteCheckpointAsync(scorer, optimizer, run.Id, epoch, step);
         }
         var trainSeconds = Stopwatch.GetElapsedTime(clockStart).TotalSeconds;
         token.ThrowIfCancellationRequested();
@@ -201,25 +205,54 @@ public sealed partial class FineTuneRunner(
 
     private string CheckpointFile(long runId) => Path.Combine(models.CheckpointFolder, $"run-{runId}.json");
 
-    /// <summary>Weights first, then the small JSON that points at them (replaced by rename), so a crash never leaves a pointer to nothing.</summary>
-    private async Task WriteCheckpointAsync(ScorerModel scorer, long runId, int epoch, int step)
+    /// <summary>Weights and optimiser state first, then the small JSON that points at them (replaced by rename), so a crash never leaves a pointer to nothing.</summary>
+    private async Task WriteCheckpointAsync(ScorerModel scorer, OptimizerHelper optimizer, long runId, int epoch, int step)
     {
-        var weights = Path.Combine(models.CheckpointFolder, $"run-{runId}-epoch{epoch}.safetensors");
-        if (File.Exists(weights)) File.Delete(weights);
-        var sha = ScorerModels.SaveAtomically(scorer.Model, weights);
+        var weights = CheckpointPath(runId, epoch, WeightsExtension);
+        var optimizerState = CheckpointPath(runId, epoch, OptimizerExtension);
+        foreach (var stale in new[] { weights, optimizerState }) if (File.Exists(stale)) File.Delete(stale);
+        var weightsSha = ScorerModels.SaveAtomically(scorer.Model, weights);
+        var optimizerSha = ScorerModels.SaveAtomically(optimizer, optimizerState);
         var pointer = CheckpointFile(runId);
         var temporary = pointer + ".tmp";
-        await File.WriteAllTextAsync(temporary, JsonSerializer.Serialize(new RunCheckpoint(epoch, step, weights, sha), Json), CancellationToken.None);
+        var checkpoint = new RunCheckpoint(epoch, step, weights, weightsSha, optimizerState, optimizerSha);
+        await File.WriteAllTextAsync(temporary, JsonSerializer.Serialize(checkpoint, Json), CancellationToken.None);
         File.Move(temporary, pointer, overwrite: true);
-        var previous = Path.Combine(models.CheckpointFolder, $"run-{runId}-epoch{epoch - 1}.safetensors");
-        if (File.Exists(previous)) File.Delete(previous);
+        foreach (var previous in new[] { CheckpointPath(runId, epoch - 1, WeightsExtension), CheckpointPath(runId, epoch - 1, OptimizerExtension) })
+            if (File.Exists(previous)) File.Delete(previous);
     }
+
+    /// <summary>
+    /// Loads the saved optimiser state. A checkpoint without one, or with a damaged one, still resumes from its weights
+    /// with fresh moments: losing AdamW's running averages costs a little convergence, not the run.
+    /// </summary>
+    private void RestoreOptimizer(OptimizerHelper optimizer, RunCheckpoint checkpoint, long runId)
+    {
+        if (checkpoint.OptimizerPath is null || checkpoint.OptimizerSha256 is null || !File.Exists(checkpoint.OptimizerPath))
+        {
+            LogOptimizerStateMissing(logger, runId);
+            return;
+        }
+        try
+        {
+            ScorerModels.LoadOptimizerInto(optimizer, checkpoint.OptimizerPath, checkpoint.OptimizerSha256);
+        }
+        catch (Exception error) when (error is InvalidDataException or IOException or ArgumentException or EndOfStreamException)
+        {
+            LogOptimizerStateRefused(logger, error, runId);
+        }
+    }
+
+    private const string WeightsExtension = "safetensors";
+    private const string OptimizerExtension = "optimizer";
+
+    private string CheckpointPath(long runId, int epoch, string extension) => Path.Combine(models.CheckpointFolder, $"run-{runId}-epoch{epoch}.{extension}");
 
     private void DeleteCheckpoints(long runId)
     {
         var folder = models.CheckpointFolder;
         if (!Directory.Exists(folder)) return;
-        foreach (var file in Directory.GetFiles(folder, $"run-{runId}-epoch*.safetensors").Append(CheckpointFile(runId)))
+        foreach (var file in Directory.GetFiles(folder, $"run-{runId}-epoch*.*").Append(CheckpointFile(runId)))
             if (File.Exists(file)) File.Delete(file);
     }
 
@@ -253,6 +286,12 @@ public sealed partial class FineTuneRunner(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Fine-tune run {RunId} started: {Epochs} epoch(s), up to {Examples} examples each")]
     private static partial void LogStarted(ILogger logger, long runId, int epochs, int examples);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Fine-tune run {RunId} resumes without optimiser state: its checkpoint has none")]
+    private static partial void LogOptimizerStateMissing(ILogger logger, long runId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Fine-tune run {RunId} resumes without optimiser state: the saved state was refused")]
+    private static partial void LogOptimizerStateRefused(ILogger logger, Exception error, long runId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Fine-tune run {RunId} resumed after epoch {Epoch} from its checkpoint")]
     private static partial void LogResumed(ILogger logger, long runId, int epoch);

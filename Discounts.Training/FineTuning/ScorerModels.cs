@@ -5,6 +5,7 @@ using Discounts.Training.Tokenization;
 using Discounts.Training.Weights;
 using Microsoft.Extensions.Options;
 using TorchSharp;
+using TorchSharp.Modules;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
@@ -104,13 +105,27 @@ public sealed class ScorerModels(IOptions<FineTuneOptions> options, IOptions<Tra
     /// Writes the weights to a temp file, flushes it to disk, and renames it into place, so a crash never leaves a
     /// half-written file under the final name. Returns the file's sha256.
     /// </summary>
-    public static string SaveAtomically(TwoTowerModel model, string path)
+    public static string SaveAtomically(TwoTowerModel model, string path) => WriteAtomically(path, temporary => model.save_safetensors(temporary));
+
+    /// <summary>The optimiser's moments and step counts, written the same crash-safe way as weights. Returns the sha256.</summary>
+    public static string SaveAtomically(OptimizerHelper optimizer, string path) => WriteAtomically(path, optimizer.save_state_dict);
+
+    /// <summary>Checks the sha256 of a saved optimiser state, then loads it into <paramref name="optimizer"/>.</summary>
+    public static void LoadOptimizerInto(OptimizerHelper optimizer, string statePath, string expectedSha256)
+    {
+        var actual = HuggingFaceBertFolder.Sha256Of(statePath);
+        if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidDataException($"The optimiser state {Path.GetFileName(statePath)} has sha256 {actual}, the checkpoint expects {expectedSha256}.");
+        optimizer.load_state_dict(statePath);
+    }
+
+    private static string WriteAtomically(string path, Action<string> write)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temporary = $"{path}.tmp-{Guid.NewGuid():N}";
         try
         {
-            model.save_safetensors(temporary);
+            write(temporary);
             using (var stream = new FileStream(temporary, FileMode.Open, FileAccess.ReadWrite))
             {
                 stream.Flush(flushToDisk: true);

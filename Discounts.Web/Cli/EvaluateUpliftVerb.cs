@@ -45,7 +45,8 @@ public static class EvaluateUpliftVerb
             {
                 "x" => UpliftLearnerKind.XLearner,
                 "t" => UpliftLearnerKind.TLearner,
-                _ => throw new CliException("--learner must be 'x' or 't'."),
+                "relative" => UpliftLearnerKind.Relative,
+                _ => throw new CliException("--learner must be 'x', 't' or 'relative'."),
             },
             Leaves = options.Int("leaves", defaults.Leaves, 2, 1024),
             Iterations = options.Int("iterations", defaults.Iterations, 1, 10_000),

@@ -57,7 +57,7 @@ public static partial class TrainUpliftModel
             }
 
             var version = $"uplift-{clock.GetUtcNow():yyyyMMddHHmmss}";
-            var learner = UpliftLearner.Fit(rows, ladder.Length, options.Value.Learner, seed: 17);
+            var learner = UpliftLearner.Fit(rows, ladder.Length, options.Value.Learner, seed: 17, ladder.Select(p => (double)p).ToArray());
             store.Swap(new UpliftModel(learner, ladder, version, rows.Count));
             LogTrained(logger, version, rows.Count);
             return new Result(version, rows.Count, rows.Count(r => r.Outcome), ladder);
@@ -135,8 +135,8 @@ public static class UpliftHistory
         var eventRows = await events
             .Select(e => new { e.UserId, e.Kind, e.Item!.Category, e.PriceCents, e.DiscountPercent, e.OccurredAt, e.OfferId })
             .ToListAsync(cancellationToken);
-        var textRows = (await texts.Select(t => new { t.UserId, t.Text, t.OccurredAt }).ToListAsync(cancellationToken))
-            .ToLookup(t => t.UserId, t => new PastText(t.Text, t.OccurredAt));
+        var textRows = (await texts.Select(t => new { t.UserId, t.Text, t.OccurredAt, t.Kind }).ToListAsync(cancellationToken))
+            .ToLookup(t => t.UserId, t => new PastText(t.Text, t.OccurredAt, t.Kind));
         return eventRows.GroupBy(e => e.UserId).ToDictionary(
             g => g.Key,
             g => new UserHistory(

@@ -28,14 +28,8 @@ public static class ListItems
     {
         public async ValueTask<Result> Handle(Query query, CancellationToken cancellationToken)
         {
-            var after = Paging.ReadCursor(query.Cursor);
-            var rows = await db.Items.AsNoTracking()
-                .Where(i => i.Id > after)
-                .OrderBy(i => i.Id)
-                .Take(query.Limit + 1)
-                .Select(i => new { i.Id, Summary = new ItemSummary(i.ExternalId, i.Title, i.Description, i.Category, i.Brand, i.PriceCents, i.CostCents, i.UpdatedAt) })
-                .ToListAsync(cancellationToken);
-            return new Result(rows.Take(query.Limit).Select(r => r.Summary).ToList(), Paging.NextCursor(rows, query.Limit, r => r.Id));
+            var (page, next) = await db.Items.AsNoTracking().PageAsync(query.Cursor, query.Limit, i => new ItemSummary(i.ExternalId, i.Title, i.Description, i.Category, i.Brand, i.PriceCents, i.CostCents, i.UpdatedAt), cancellationToken);
+            return new Result(page, next);
         }
     }
 

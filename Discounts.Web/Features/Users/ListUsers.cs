@@ -27,14 +27,8 @@ public static class ListUsers
     {
         public async ValueTask<Result> Handle(Query query, CancellationToken cancellationToken)
         {
-            var after = Paging.ReadCursor(query.Cursor);
-            var rows = await db.Users.AsNoTracking()
-                .Where(u => u.Id > after)
-                .OrderBy(u => u.Id)
-                .Take(query.Limit + 1)
-                .Select(u => new { u.Id, Summary = new UserSummary(u.ExternalId, u.CreatedAt, u.ConsentPersonalisation, u.ConsentMarketing) })
-                .ToListAsync(cancellationToken);
-            return new Result(rows.Take(query.Limit).Select(r => r.Summary).ToList(), Paging.NextCursor(rows, query.Limit, r => r.Id));
+            var (page, next) = await db.Users.AsNoTracking().PageAsync(query.Cursor, query.Limit, u => new UserSummary(u.ExternalId, u.CreatedAt, u.ConsentPersonalisation, u.ConsentMarketing), cancellationToken);
+            return new Result(page, next);
         }
     }
 
