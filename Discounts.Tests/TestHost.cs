@@ -48,7 +48,8 @@ public static class TestHost
     }
 }
 
-public sealed class DiscountsFactory : WebApplicationFactory<Program>
+/// <summary>Not sealed: the browser tests' host is the same host listening on a real socket.</summary>
+public class DiscountsFactory : WebApplicationFactory<Program>
 {
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("discounts-tests-").FullName;
 

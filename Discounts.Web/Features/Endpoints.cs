@@ -1,3 +1,4 @@
+using Discounts.Web.Features.Dashboard;
 using Discounts.Web.Features.Discounts;
 using Discounts.Web.Features.Events;
 using Discounts.Web.Features.Items;
@@ -41,6 +42,8 @@ public static class Endpoints
         TrainUpliftModel.Map(discounts);
         EvaluateDiscountPolicy.Map(discounts);
         AuditQuotes.Map(discounts);
+        GetDiscountActivity.Map(discounts);
+        EvaluateUpliftHoldout.Map(discounts);
 
         var training = api.MapGroup("/training").WithTags("Training");
         StartTrainingRun.Map(training);
@@ -48,9 +51,13 @@ public static class Endpoints
         ListTrainingRuns.Map(training);
         GetTrainingRun.Map(training);
         GetTrainingLoss.Map(training);
+        GetTrainingMetrics.Map(training);
 
         var models = api.MapGroup("/models").WithTags("Models");
         ListModels.Map(models);
         ActivateModel.Map(models);
+
+        var dashboard = api.MapGroup("/dashboard").WithTags("Dashboard");
+        GetShopCounts.Map(dashboard);
     }
 }

@@ -22,6 +22,7 @@ public static class WebHost
         }
 
         builder.Services.AddDiscountsServices(builder.Configuration);
+        builder.Services.AddDiscountsUi();
 
         var app = builder.Build();
         // Resolved now, not at the first request, so a generated Admin key is announced as the host starts.
@@ -32,6 +33,8 @@ public static class WebHost
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseDeclaredBodySizeLimits();
+        // The UI's stylesheet, scripts and vendored chart library are public, so they are served before authentication.
+        app.UseStaticFiles();
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
@@ -40,6 +43,7 @@ public static class WebHost
         app.MapDiscountsMetrics();
         app.MapDiscountsDashboard();
         app.MapDiscountsApi();
+        app.MapDiscountsUi();
         return app;
     }
 

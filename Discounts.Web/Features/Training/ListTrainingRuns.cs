@@ -17,7 +17,7 @@ public static class ListTrainingRuns
 
     public sealed record RunSummary(
         long Id, TrainingRunStatus Status, string Device, double ProgressPercent, double? EtaSeconds,
-        DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt, string? Error);
+        DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt, string? Error, double? BestValidationLoss);
 
     public sealed class Validator : AbstractValidator<Query>;
 
@@ -27,7 +27,8 @@ public static class ListTrainingRuns
             new(await db.TrainingRuns.AsNoTracking()
                 .OrderByDescending(r => r.Id)
                 .Take(Shown)
-                .Select(r => new RunSummary(r.Id, r.Status, r.Device, r.ProgressPercent, r.EtaSeconds, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error))
+                .Select(r => new RunSummary(r.Id, r.Status, r.Device, r.ProgressPercent, r.EtaSeconds, r.CreatedAt, r.StartedAt, r.FinishedAt, r.Error,
+                    r.LossPoints.Where(p => p.Split == LossSplit.Validation).Min(p => (double?)p.Loss)))
                 .ToListAsync(cancellationToken));
     }
 
@@ -36,6 +37,6 @@ public static class ListTrainingRuns
                 TypedResults.Ok(await sender.Send(new Query(), cancellationToken)))
             .WithName("ListTrainingRuns")
             .WithSummary("List fine-tuning runs, newest first")
-            .WithDescription("The latest 100 runs with their status and progress.")
+            .WithDescription("The latest 100 runs with their status, progress and lowest validation loss.")
             .RequireAuthorization(Policies.Read);
 }
