@@ -52,5 +52,6 @@ public static class Endpoints
         var models = api.MapGroup("/models").WithTags("Models");
         ListModels.Map(models);
         ActivateModel.Map(models);
+        ListModelNodes.Map(models);
     }
 }
