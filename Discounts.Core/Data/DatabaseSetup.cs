@@ -56,7 +56,11 @@ public static class DatabaseSetup
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
+            // Another node may hold the lock for as long as it takes to seed a shop: wait past the usual command timeout.
+            var timeout = db.Database.GetCommandTimeout();
+            db.Database.SetCommandTimeout(TimeSpan.FromMinutes(30));
             await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_lock({InitialisationLockKey})", cancellationToken);
+            db.Database.SetCommandTimeout(timeout);
             try
             {
                 await db.Database.MigrateAsync(cancellationToken);
