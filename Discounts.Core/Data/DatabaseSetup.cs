@@ -39,6 +39,27 @@ public static class DatabaseSetup
     }
 
     /// <summary>
+    /// After rows were written with explicit ids (the demo shop): moves each PostgreSQL identity sequence past the
+    /// highest id, or the next insert would collide with them. SQLite picks max(id) + 1 itself.
+    /// </summary>
+    public static async Task SyncIdentitySequencesAsync(DiscountsDbContext db, CancellationToken cancellationToken)
+    {
+        if (db is not PostgresDiscountsDbContext) return;
+        foreach (var entity in db.Model.GetEntityTypes())
+        {
+            var key = entity.FindPrimaryKey();
+            var table = entity.GetTableName();
+            if (table is null || key is not { Properties: [var id] } || id.ValueGenerated != Microsoft.EntityFrameworkCore.Metadata.ValueGenerated.OnAdd
+                || (id.ClrType != typeof(long) && id.ClrType != typeof(int)))
+                continue;
+            // Names come from the model, never from input.
+            var column = id.GetColumnName();
+            var sql = "SELECT setval(pg_get_serial_sequence('\"" + table + "\"', '" + column + "'), COALESCE(MAX(\"" + column + "\"), 0) + 1, false) FROM \"" + table + "\"";
+            await db.Database.ExecuteSqlRawAsync(sql, cancellationToken);
+        }
+    }
+
+    /// <summary>
     /// Applies pending migrations. On SQLite it then switches the file to WAL, which persists in the database file.
     /// On PostgreSQL the context's connection holds an advisory lock throughout, and <paramref name="afterMigration"/>
     /// runs under it too, so nodes starting together migrate and seed one after the other.
