@@ -101,6 +101,7 @@ internal sealed partial class NodeMonitor(
 {
     private readonly DateTime startedAt = clock.GetUtcNow().UtcDateTime;
     private string? lastRefusal;
+    private bool pruned;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -153,6 +154,14 @@ internal sealed partial class NodeMonitor(
         row.LoadedSha256 = loaded?.Sha256;
         row.LastSeenAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(cancellationToken);
+
+        // Nodes named by machine and process id leave a row per restart: drop those unheard from for a week, once per start.
+        if (!pruned)
+        {
+            var stale = row.LastSeenAt - TimeSpan.FromDays(7);
+            await db.NodeHeartbeats.Where(n => n.LastSeenAt < stale).ExecuteDeleteAsync(cancellationToken);
+            pruned = true;
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Followed the registry: scorer {Name} (model version {ModelVersionId}) now serving on this node")]
