@@ -130,6 +130,26 @@ public sealed class ScaleOutTests
         });
     }
 
+    [Test]
+    public async Task StartTrainingRun_WhenBothNodesRaceToStartOne_QueuesExactlyOne()
+    {
+        // Runs after the fine-tune test (NUnit orders by name), when no run is queued or running.
+        await WaitForAsync(TimeSpan.FromMinutes(3), async () =>
+        {
+            var runs = await nodes[0].Client.GetFromJsonAsync<JsonElement>("/api/training/runs");
+            return runs.GetProperty("runs").EnumerateArray().All(r => r.GetProperty("status").GetString() is not ("queued" or "running")) ? runs : (JsonElement?)null;
+        });
+        var body = new { epochs = 1, batchSize = 16, maxExamplesPerEpoch = 32, maxValidationUsers = 10, freezeEmbeddings = true };
+        var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => nodes[i % 2].Client.PostAsJsonAsync("/api/training/runs", body)));
+        var statuses = responses.Select(r => r.StatusCode).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(statuses.Count(s => s == HttpStatusCode.Accepted), Is.EqualTo(1), string.Join(", ", statuses));
+            Assert.That(statuses.Count(s => s == HttpStatusCode.Conflict), Is.EqualTo(5), string.Join(", ", statuses));
+        });
+    }
+
     private static async Task<long?> ServingAsync(Node node)
     {
         var models = await node.Client.GetFromJsonAsync<JsonElement>("/api/models");
