@@ -35,8 +35,9 @@ start_test_postgres() {
     as=(runuser -u "$user" --)
   fi
 
+  # C.UTF-8 where the image has it, else plain C (a failed first try leaves a half-made directory behind).
   if ! "${as[@]}" "$bin/initdb" -D "$PG_TEST_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$PG_TEST_DIR/initdb.log" 2>&1 &&
-     ! "${as[@]}" "$bin/initdb" -D "$PG_TEST_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C >>"$PG_TEST_DIR/initdb.log" 2>&1; then
+     ! { rm -rf "$PG_TEST_DIR/data"; "${as[@]}" "$bin/initdb" -D "$PG_TEST_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C >>"$PG_TEST_DIR/initdb.log" 2>&1; }; then
     echo "PostgreSQL: initdb failed; the Postgres tests will be skipped"; tail -n 5 "$PG_TEST_DIR/initdb.log"
     return 0
   fi
