@@ -48,8 +48,9 @@ public sealed partial class ScorerActivation(
     /// For nodes sharing one registry: when another node has activated a version this one does not serve, loads it
     /// (checksum and sanity checks included) and publishes it. Does nothing before the startup load has published.
     /// </summary>
+    /// <param name="refused">Versions ("id:sha256") this node refused before; they are not read again. A refusal adds to it.</param>
     /// <returns>The version now serving when it swapped, else null.</returns>
-    public async Task<ScorerVersion?> FollowRegistryAsync(CancellationToken cancellationToken)
+    public async Task<ScorerVersion?> FollowRegistryAsync(ISet<string> refused, CancellationToken cancellationToken)
     {
         await host.SwapLock.WaitAsync(cancellationToken);
         try
@@ -58,7 +59,19 @@ public sealed partial class ScorerActivation(
             if (serving is null) return null;
             var active = await ActiveVersionQuery().FirstOrDefaultAsync(cancellationToken);
             if (active is null || (active.Id == serving.ModelVersionId && active.Sha256 == serving.Sha256)) return null;
-            await PublishAsync(active, cancellationToken);
+            var key = $"{active.Id}:{active.Sha256}";
+            if (refused.Contains(key)) return null;
+            try
+            {
+                await PublishAsync(active, cancellationToken);
+            }
+            catch (Exception error) when (error is InvalidDataException or IOException or Weights.WeightMismatchException)
+            {
+                // A file that fails its checksum stays failed; a file not yet visible on the share is retried.
+                if (error is not FileNotFoundException and not DirectoryNotFoundException) refused.Add(key);
+                throw;
+            }
+
             return host.ActiveVersion;
         }
         finally

@@ -100,6 +100,7 @@ internal sealed partial class NodeMonitor(
     ILogger<NodeMonitor> logger) : BackgroundService
 {
     private readonly DateTime startedAt = clock.GetUtcNow().UtcDateTime;
+    private readonly HashSet<string> refused = new(StringComparer.Ordinal);
     private string? lastRefusal;
     private bool pruned;
 
@@ -127,7 +128,7 @@ internal sealed partial class NodeMonitor(
     {
         try
         {
-            var swapped = await services.GetRequiredService<ScorerActivation>().FollowRegistryAsync(cancellationToken);
+            var swapped = await services.GetRequiredService<ScorerActivation>().FollowRegistryAsync(refused, cancellationToken);
             if (swapped is not null) LogFollowed(logger, swapped.Name, swapped.ModelVersionId);
         }
         catch (Exception error) when (error is InvalidDataException or IOException or Discounts.Training.Weights.WeightMismatchException)
