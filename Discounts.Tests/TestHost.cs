@@ -53,6 +53,9 @@ public class DiscountsFactory : WebApplicationFactory<Program>
 {
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("discounts-tests-").FullName;
 
+    /// <summary>Set when DISCOUNTS_TEST_PROVIDER=Postgres: the host's own throwaway database.</summary>
+    public string? PostgresConnectionString { get; private set; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
@@ -68,6 +71,13 @@ public class DiscountsFactory : WebApplicationFactory<Program>
                 ["Training:FirstRunOnSeed"] = "false",
                 ["Profiles:RefreshDebounceSeconds"] = "1",
             };
+            if (PostgresTestDatabase.TestHostUsesPostgres)
+            {
+                PostgresConnectionString ??= PostgresTestDatabase.Create("discounts_tests");
+                settings["Storage:Provider"] = "Postgres";
+                settings["ConnectionStrings:Discounts"] = PostgresConnectionString;
+            }
+
             var index = 0;
             foreach (var (role, key) in TestHost.Keys)
             {
@@ -93,6 +103,11 @@ public class DiscountsFactory : WebApplicationFactory<Program>
         if (disposing)
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            if (PostgresConnectionString is not null)
+            {
+                PostgresTestDatabase.Drop(PostgresConnectionString);
+            }
+
             try
             {
                 Directory.Delete(DataDirectory, recursive: true);

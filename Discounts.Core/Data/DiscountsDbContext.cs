@@ -4,8 +4,22 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace Discounts.Core.Data;
 
-public sealed class DiscountsDbContext(DbContextOptions<DiscountsDbContext> options) : DbContext(options)
+/// <summary>
+/// The shop's context on SQLite, the embedded default. <see cref="PostgresDiscountsDbContext"/> is the same model on
+/// PostgreSQL with its own migrations; the two differ only where the SQL itself differs (collation, quoting).
+/// </summary>
+public class DiscountsDbContext : DbContext
 {
+    public DiscountsDbContext(DbContextOptions<DiscountsDbContext> options)
+        : base(options)
+    {
+    }
+
+    protected DiscountsDbContext(DbContextOptions options)
+        : base(options)
+    {
+    }
+
     public DbSet<Item> Items => Set<Item>();
     public DbSet<User> Users => Set<User>();
     public DbSet<UserText> UserTexts => Set<UserText>();
@@ -18,13 +32,20 @@ public sealed class DiscountsDbContext(DbContextOptions<DiscountsDbContext> opti
     public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
     public DbSet<ProfileRefreshRequest> ProfileRefreshRequests => Set<ProfileRefreshRequest>();
     public DbSet<TextModelRecord> TextModels => Set<TextModelRecord>();
+    public DbSet<NodeHeartbeat> NodeHeartbeats => Set<NodeHeartbeat>();
+
+    /// <summary>A byte-wise, case-sensitive collation: SQLite's BINARY, PostgreSQL's "C".</summary>
+    protected virtual string BinaryCollation => "BINARY";
+
+    /// <summary>A column name as check-constraint SQL must spell it (PostgreSQL folds unquoted names to lower case).</summary>
+    protected virtual string Column(string name) => name;
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         // SQLite keeps no time zone: every DateTime is written as UTC and read back marked UTC.
         configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
         configurationBuilder.Properties<DateTime?>().HaveConversion<UtcDateTimeConverter>();
-        configurationBuilder.Properties<string>().UseCollation("BINARY");
+        configurationBuilder.Properties<string>().UseCollation(BinaryCollation);
     }
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
@@ -40,8 +61,8 @@ public sealed class DiscountsDbContext(DbContextOptions<DiscountsDbContext> opti
             item.Property(i => i.Brand).HasMaxLength(Limits.NameLength);
             item.ToTable(t =>
             {
-                t.HasCheckConstraint("CK_Items_PriceCents", "PriceCents >= 0");
-                t.HasCheckConstraint("CK_Items_CostCents", "CostCents >= 0");
+                t.HasCheckConstraint("CK_Items_PriceCents", $"{Column("PriceCents")} >= 0");
+                t.HasCheckConstraint("CK_Items_CostCents", $"{Column("CostCents")} >= 0");
             });
         });
 
@@ -68,7 +89,7 @@ public sealed class DiscountsDbContext(DbContextOptions<DiscountsDbContext> opti
             interaction.HasOne(e => e.User).WithMany().HasForeignKey(e => e.UserId).OnDelete(DeleteBehavior.Cascade);
             interaction.HasOne(e => e.Item).WithMany().HasForeignKey(e => e.ItemId).OnDelete(DeleteBehavior.Cascade);
             interaction.HasOne(e => e.Offer).WithMany().HasForeignKey(e => e.OfferId).OnDelete(DeleteBehavior.SetNull);
-            interaction.ToTable(t => t.HasCheckConstraint("CK_Events_DiscountPercent", "DiscountPercent BETWEEN 0 AND 100"));
+            interaction.ToTable(t => t.HasCheckConstraint("CK_Events_DiscountPercent", $"{Column("DiscountPercent")} BETWEEN 0 AND 100"));
         });
 
         modelBuilder.Entity<UserProfile>(profile =>
@@ -100,8 +121,8 @@ public sealed class DiscountsDbContext(DbContextOptions<DiscountsDbContext> opti
             offer.HasOne(o => o.Campaign).WithMany().HasForeignKey(o => o.CampaignId).OnDelete(DeleteBehavior.Restrict);
             offer.ToTable(t =>
             {
-                t.HasCheckConstraint("CK_Offers_DiscountPercent", "DiscountPercent BETWEEN 0 AND 100");
-                t.HasCheckConstraint("CK_Offers_FinalPriceCents", "FinalPriceCents >= 0");
+                t.HasCheckConstraint("CK_Offers_DiscountPercent", $"{Column("DiscountPercent")} BETWEEN 0 AND 100");
+                t.HasCheckConstraint("CK_Offers_FinalPriceCents", $"{Column("FinalPriceCents")} >= 0");
             });
         });
 
@@ -111,7 +132,7 @@ public sealed class DiscountsDbContext(DbContextOptions<DiscountsDbContext> opti
             campaign.Property(c => c.ExternalId).HasMaxLength(Limits.ExternalIdLength);
             campaign.Property(c => c.Name).HasMaxLength(Limits.NameLength);
             // The database itself refuses an overspend, whatever the application does.
-            campaign.ToTable(t => t.HasCheckConstraint("CK_Campaigns_Budget", "SpentCents >= 0 AND SpentCents <= BudgetCents"));
+            campaign.ToTable(t => t.HasCheckConstraint("CK_Campaigns_Budget", $"{Column("SpentCents")} >= 0 AND {Column("SpentCents")} <= {Column("BudgetCents")}"));
         });
 
         modelBuilder.Entity<TrainingRun>(run =>
@@ -128,6 +149,15 @@ public sealed class DiscountsDbContext(DbContextOptions<DiscountsDbContext> opti
             model.HasIndex(m => m.Status);
             model.Property(m => m.Sha256).HasMaxLength(64);
             model.HasOne(m => m.TrainingRun).WithMany().HasForeignKey(m => m.TrainingRunId).OnDelete(DeleteBehavior.SetNull);
+        });
+
+        modelBuilder.Entity<NodeHeartbeat>(node =>
+        {
+            node.HasKey(n => n.NodeId);
+            node.Property(n => n.NodeId).HasMaxLength(Limits.ExternalIdLength);
+            node.Property(n => n.Roles).HasMaxLength(Limits.NameLength);
+            node.Property(n => n.LoadedModelName).HasMaxLength(Limits.NameLength);
+            node.Property(n => n.LoadedSha256).HasMaxLength(64);
         });
     }
 

@@ -30,6 +30,7 @@ public static class DemoSeeder
             written += await InsertAsync(db, shop.Offers, cancellationToken);
             written += await InsertAsync(db, shop.Events, cancellationToken);
             written += await InsertAsync(db, shop.Texts, cancellationToken);
+            await DatabaseSetup.SyncIdentitySequencesAsync(db, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return written;
         }

@@ -185,7 +185,7 @@ public sealed partial class FineTuneRunner(
         var sha = ScorerModels.SaveAtomically(scorer.Model, path);
         var version = new ModelVersion
         {
-            Name = name, Status = ModelStatus.Candidate, WeightsPath = path, Sha256 = sha, TrainingRunId = run.Id,
+            Name = name, Status = ModelStatus.Candidate, WeightsPath = models.ToRegistryPath(path), Sha256 = sha, TrainingRunId = run.Id,
             MetricsJson = JsonSerializer.Serialize(fineTuned, Json), CreatedAt = clock.GetUtcNow().UtcDateTime,
         };
         db.ModelVersions.Add(version);

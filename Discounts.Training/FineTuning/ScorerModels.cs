@@ -17,8 +17,18 @@ public sealed class ScorerModels(IOptions<FineTuneOptions> options, IOptions<Tra
     private const int TinySeed = 20_261_128;
     private static readonly Lock TinyInitialisation = new();
 
-    /// <summary>Where registered scorer weights live: under &lt;data&gt;/models/.</summary>
+    /// <summary>Where registered scorer weights live: under the artifact store (Storage:ArtifactDirectory, default &lt;data&gt;/models/).</summary>
     public string ScorerFolder => Path.Combine(paths.Models, "scorer");
+
+    /// <summary>
+    /// A registry path for a file in the artifact store: relative to the store, so nodes that mount the shared volume
+    /// at different places still find it. Paths outside the store stay absolute.
+    /// </summary>
+    public string ToRegistryPath(string path)
+    {
+        var relative = Path.GetRelativePath(paths.Models, path);
+        return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? path : relative;
+    }
 
     /// <summary>The base encoder under a fresh, cosine-initialised head; also names the base weights.</summary>
     public (ScorerModel Scorer, string BaseSha256) CreateBase(double dropout)
@@ -72,7 +82,8 @@ public sealed class ScorerModels(IOptions<FineTuneOptions> options, IOptions<Tra
         var (scorer, _) = CreateBase(dropout: 0);
         try
         {
-            LoadWeightsInto(scorer.Model, weightsPath, expectedSha256);
+            // An absolute path (older rows, files registered by hand) stays as it is.
+            LoadWeightsInto(scorer.Model, Path.Combine(paths.Models, weightsPath), expectedSha256);
             scorer.Model.eval();
             return scorer;
         }

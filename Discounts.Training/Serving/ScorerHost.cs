@@ -16,6 +16,9 @@ public sealed partial class ScorerHost(ILogger<ScorerHost>? logger = null) : ISc
 
     public ScorerVersion? ActiveVersion => Volatile.Read(ref current)?.Version;
 
+    /// <summary>Held by whoever decides what to publish (activation, startup, registry polling), one at a time.</summary>
+    public SemaphoreSlim SwapLock { get; } = new(1, 1);
+
     /// <summary>Publishes a built snapshot; returns how long the exchange took.</summary>
     public TimeSpan Publish(ScorerSnapshot snapshot)
     {
@@ -36,7 +39,11 @@ public sealed partial class ScorerHost(ILogger<ScorerHost>? logger = null) : ISc
     public EmbeddedBatch EmbedItems(IReadOnlyList<long> itemIds) =>
         WithSnapshot(snapshot => new EmbeddedBatch(snapshot.Version, snapshot.EmbedItems(itemIds)));
 
-    public void Dispose() => Interlocked.Exchange(ref current, null)?.Retire();
+    public void Dispose()
+    {
+        Interlocked.Exchange(ref current, null)?.Retire();
+        SwapLock.Dispose();
+    }
 
     private T WithSnapshot<T>(Func<ScorerSnapshot, T> use)
     {

@@ -56,6 +56,7 @@ public static class Endpoints
         var models = api.MapGroup("/models").WithTags("Models");
         ListModels.Map(models);
         ActivateModel.Map(models);
+        ListModelNodes.Map(models);
 
         var dashboard = api.MapGroup("/dashboard").WithTags("Dashboard");
         GetShopCounts.Map(dashboard);

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Discounts.Core.Data;
 using Hangfire;
+using Hangfire.PostgreSql;
 using Hangfire.Storage.SQLite;
 using Microsoft.Extensions.Options;
 
@@ -8,7 +9,10 @@ namespace Discounts.Web.Infrastructure;
 
 public enum JobStorageKind
 {
-    /// <summary>A SQLite file beside the shop database: the embedded default.</summary>
+    /// <summary>
+    /// Beside the shop's data: a SQLite file next to the shop database (the embedded default), or, with
+    /// Storage:Provider=Postgres, the same PostgreSQL database in its own schema.
+    /// </summary>
     Sqlite,
     /// <summary>Memory only, for tests.</summary>
     InMemory,
@@ -43,9 +47,20 @@ public static class JobsSetup
                 .UseSimpleAssemblyNameTypeSerializer()
                 .UseRecommendedSerializerSettings();
             var options = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             if (options.Storage == JobStorageKind.InMemory)
             {
                 hangfire.UseInMemoryStorage();
+            }
+            else if (storage.Provider == StorageProvider.Postgres)
+            {
+                hangfire.UsePostgreSqlStorage(postgres => postgres.UseNpgsqlConnection(storage.ConnectionString), new PostgreSqlStorageOptions
+                {
+                    SchemaName = "hangfire",
+                    PrepareSchemaIfNecessary = true,
+                    // Idle servers look for new jobs this often; the default of 15 s is slow for "train now".
+                    QueuePollInterval = TimeSpan.FromSeconds(1),
+                });
             }
             else
             {
@@ -55,18 +70,28 @@ public static class JobsSetup
             }
         });
         services.AddSingleton<JobDeduplicator>();
-        services.AddHangfireServer((sp, server) =>
+        // Roles are read now, at registration, because they decide which servers exist (see NodeOptions).
+        var roles = NodeOptions.RolesFrom(configuration);
+        if (roles.HasFlag(NodeRoles.Worker))
         {
-            server.ServerName = $"{Environment.MachineName}:default";
-            server.Queues = [Queues.Default];
-            server.WorkerCount = sp.GetRequiredService<IOptions<JobsOptions>>().Value.WorkerCount;
-        });
-        services.AddHangfireServer(server =>
+            services.AddHangfireServer((sp, server) =>
+            {
+                server.ServerName = $"{sp.GetRequiredService<NodeIdentity>().Id}:default";
+                server.Queues = [Queues.Default];
+                server.WorkerCount = sp.GetRequiredService<IOptions<JobsOptions>>().Value.WorkerCount;
+            });
+        }
+
+        if (roles.HasFlag(NodeRoles.Training))
         {
-            server.ServerName = $"{Environment.MachineName}:training";
-            server.Queues = [Queues.Training];
-            server.WorkerCount = 1;
-        });
+            services.AddHangfireServer((sp, server) =>
+            {
+                server.ServerName = $"{sp.GetRequiredService<NodeIdentity>().Id}:training";
+                server.Queues = [Queues.Training];
+                server.WorkerCount = 1;
+            });
+        }
+
         return services;
     }
 

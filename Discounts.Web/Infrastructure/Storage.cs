@@ -1,6 +1,7 @@
 using Discounts.Core.Data;
 using Discounts.Core.Demo;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Discounts.Web.Infrastructure;
@@ -17,16 +18,36 @@ public static class StorageSetup
 {
     public static IServiceCollection AddDiscountsStorage(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section))
+            .Configure(options => options.ConnectionString ??= configuration.GetConnectionString(StorageOptions.ConnectionStringName))
+            .ValidateDataAnnotations()
+            .Validate(options => options.Provider != StorageProvider.Postgres || !string.IsNullOrWhiteSpace(options.ConnectionString),
+                "Storage:Provider=Postgres needs ConnectionStrings:Discounts.")
+            .ValidateOnStart();
         services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.Section)).ValidateOnStart();
-        services.AddSingleton(sp => new DataPaths(sp.GetRequiredService<IOptions<StorageOptions>>().Value.DataDirectory));
+        services.AddSingleton(sp =>
+        {
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return new DataPaths(storage.DataDirectory, storage.ArtifactDirectory);
+        });
         services.AddDbContext<DiscountsDbContext>((sp, options) => options.UseDiscountsSqlite(sp.GetRequiredService<DataPaths>()));
+        services.AddDbContext<PostgresDiscountsDbContext>((sp, options) =>
+            options.UseDiscountsPostgres(sp.GetRequiredService<IOptions<StorageOptions>>().Value.ConnectionString ?? ""));
+        // The provider is chosen when the first context is made, not at registration: configuration that a test host
+        // adds late still counts. Everything asks for DiscountsDbContext and gets the provider's subclass.
+        services.Replace(ServiceDescriptor.Scoped<DiscountsDbContext>(sp =>
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.Postgres
+                ? sp.GetRequiredService<PostgresDiscountsDbContext>()
+                : new DiscountsDbContext(sp.GetRequiredService<DbContextOptions<DiscountsDbContext>>())));
         services.AddHostedService<DatabaseInitialiser>();
         return services;
     }
 }
 
-/// <summary>Before the host serves: create the data directory, migrate, switch to WAL, and seed the demo shop if empty.</summary>
+/// <summary>
+/// Before the host serves: create the data directory, migrate (SQLite: then WAL), and seed the demo shop if empty. On
+/// PostgreSQL both happen under one advisory lock, so nodes starting together neither race nor seed twice.
+/// </summary>
 public sealed partial class DatabaseInitialiser(
     IServiceScopeFactory scopes,
     DataPaths paths,
@@ -40,25 +61,27 @@ public sealed partial class DatabaseInitialiser(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
         var started = clock.GetTimestamp();
-        await DatabaseSetup.MigrateAsync(db, cancellationToken);
-        LogMigrated(logger, paths.Database, clock.GetElapsedTime(started).TotalMilliseconds);
-        if (!demo.Value.Seed)
+        await DatabaseSetup.MigrateAsync(db, cancellationToken, async () =>
         {
-            return;
-        }
+            LogMigrated(logger, db is PostgresDiscountsDbContext ? "PostgreSQL" : paths.Database, clock.GetElapsedTime(started).TotalMilliseconds);
+            if (!demo.Value.Seed)
+            {
+                return;
+            }
 
-        started = clock.GetTimestamp();
-        var rows = await DemoSeeder.SeedIfEmptyAsync(db, new DemoShopOptions(), clock.GetUtcNow().UtcDateTime, cancellationToken);
-        if (rows > 0)
-        {
-            LogSeeded(logger, rows, clock.GetElapsedTime(started).TotalMilliseconds);
-        }
+            started = clock.GetTimestamp();
+            var rows = await DemoSeeder.SeedIfEmptyAsync(db, new DemoShopOptions(), clock.GetUtcNow().UtcDateTime, cancellationToken);
+            if (rows > 0)
+            {
+                LogSeeded(logger, rows, clock.GetElapsedTime(started).TotalMilliseconds);
+            }
+        });
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Database {Path} migrated in {ElapsedMs:F0} ms")]
-    private static partial void LogMigrated(ILogger logger, string path, double elapsedMs);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database {Database} migrated in {ElapsedMs:F0} ms")]
+    private static partial void LogMigrated(ILogger logger, string database, double elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Seeded the demo shop: {Rows} rows in {ElapsedMs:F0} ms")]
     private static partial void LogSeeded(ILogger logger, int rows, double elapsedMs);

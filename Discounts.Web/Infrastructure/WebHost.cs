@@ -39,11 +39,16 @@ public static class WebHost
         app.UseRateLimiter();
         app.UseAuthorization();
         app.MapDiscountsHealth();
-        app.MapDiscountsOpenApi();
         app.MapDiscountsMetrics();
-        app.MapDiscountsDashboard();
-        app.MapDiscountsApi();
-        app.MapDiscountsUi();
+        // Nodes without the web role still listen, for health probes and metrics, but serve no API.
+        if (app.Services.GetRequiredService<NodeIdentity>().Roles.HasFlag(NodeRoles.Web))
+        {
+            app.MapDiscountsOpenApi();
+            app.MapDiscountsDashboard();
+            app.MapDiscountsApi();
+            app.MapDiscountsUi();
+        }
+
         return app;
     }
 
@@ -52,6 +57,7 @@ public static class WebHost
     {
         services.AddSingleton(TimeProvider.System);
         services.AddDiscountsStorage(configuration);
+        services.AddDiscountsNodes(configuration);
         services.AddApiKeyAuthentication(configuration);
         services.AddDiscountsRateLimiting(configuration);
         services.AddDiscountsJobs(configuration);

@@ -260,6 +260,43 @@ namespace Discounts.Core.Data.Migrations
                     b.ToTable("ModelVersions");
                 });
 
+            modelBuilder.Entity("Discounts.Core.Domain.NodeHeartbeat", b =>
+                {
+                    b.Property<string>("NodeId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.Property<DateTime>("LastSeenAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LoadedModelName")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.Property<long?>("LoadedModelVersionId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LoadedSha256")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.Property<string>("Roles")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.Property<DateTime>("StartedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("NodeId");
+
+                    b.ToTable("NodeHeartbeats");
+                });
+
             modelBuilder.Entity("Discounts.Core.Domain.Offer", b =>
                 {
                     b.Property<long>("Id")

@@ -65,6 +65,9 @@ public static class RedeemOffer
 
             if (discount > 0)
             {
+                // The cap is counted after the claim; on PostgreSQL this user's redemptions also queue here, so two
+                // concurrent ones never both count the other as not yet redeemed.
+                await db.LockForTransactionAsync(LockScope.UserRedemptions, offer.UserId, cancellationToken);
                 var redeemedToday = await db.Offers.CountAsync(
                     o => o.UserId == offer.UserId && o.Status == OfferStatus.Redeemed && o.DiscountPercent > 0 && o.RedeemedAt >= now.Date, cancellationToken);
                 if (redeemedToday > options.Value.MaxDiscountsPerUserPerDay)

@@ -87,6 +87,8 @@ public static class StartTrainingRun
         {
             // SQLite transactions here begin IMMEDIATE: a second request waits for this one's commit, then sees its run.
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            // On PostgreSQL, nodes taking the same lock do the same: the check below cannot race across nodes.
+            await db.LockForTransactionAsync(LockScope.TrainingRunStart, 0, cancellationToken);
             var busy = await db.TrainingRuns.Where(r => r.Status == TrainingRunStatus.Queued || r.Status == TrainingRunStatus.Running)
                 .Select(r => (long?)r.Id).FirstOrDefaultAsync(cancellationToken);
             if (busy is { } id) throw new ConflictException($"Training run {id} is already queued or running.");
