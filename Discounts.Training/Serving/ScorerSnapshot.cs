@@ -106,6 +106,35 @@ public sealed class ScorerSnapshot
         return [.. itemIds.Select(id => itemVectors.AsSpan(ItemRow(id) * hidden, hidden).ToArray())];
     }
 
+    internal CatalogueEmbedding EmbedCatalogue()
+    {
+        var ids = new long[itemRows.Count];
+        foreach (var (id, row) in itemRows) ids[row] = id;
+        return new CatalogueEmbedding(Version, ids, (float[])itemVectors.Clone(), scorer.Model.HiddenSize);
+    }
+
+    internal float[] ScoreUserVector(float[] userVector, IReadOnlyList<long> itemIds)
+    {
+        var hidden = scorer.Model.HiddenSize;
+        if (userVector.Length != hidden) throw new ArgumentException($"A user vector has {hidden} floats.", nameof(userVector));
+        var known = new List<int>(itemIds.Count);
+        for (var i = 0; i < itemIds.Count; i++)
+            if (itemRows.ContainsKey(itemIds[i])) known.Add(i);
+        var result = new float[itemIds.Count];
+        Array.Fill(result, float.NaN);
+        if (known.Count == 0) return result;
+        var users = new float[known.Count * hidden];
+        var items = new float[known.Count * hidden];
+        for (var k = 0; k < known.Count; k++)
+        {
+            userVector.CopyTo(users.AsSpan(k * hidden, hidden));
+            itemVectors.AsSpan(itemRows[itemIds[known[k]]] * hidden, hidden).CopyTo(items.AsSpan(k * hidden, hidden));
+        }
+        var probabilities = ScorerInference.BuyProbabilities(scorer, users, items);
+        for (var k = 0; k < known.Count; k++) result[known[k]] = probabilities[k];
+        return result;
+    }
+
     private int ItemRow(long itemId) =>
         itemRows.TryGetValue(itemId, out var row) ? row : throw new ArgumentException($"Item {itemId} is not in the scorer's catalogue.", nameof(itemId));
 

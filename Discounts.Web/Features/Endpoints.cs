@@ -4,6 +4,7 @@ using Discounts.Web.Features.Items;
 using Discounts.Web.Features.Models;
 using Discounts.Web.Features.Training;
 using Discounts.Web.Features.Profiles;
+using Discounts.Web.Features.Recommendations;
 using Discounts.Web.Features.Texts;
 using Discounts.Web.Features.Users;
 
@@ -52,5 +53,9 @@ public static class Endpoints
         var models = api.MapGroup("/models").WithTags("Models");
         ListModels.Map(models);
         ActivateModel.Map(models);
+
+        var recommendations = api.MapGroup("").WithTags("Recommendations");
+        GetRecommendations.Map(recommendations);
+        GetRecommendationOutcomes.Map(recommendations);
     }
 }
