@@ -53,13 +53,13 @@ public sealed record BlendFitReport(
     int Users, int Examples, int Positives, double LogLoss, double HeldOutHitRateAt10, IReadOnlyDictionary<string, double> HeldOutSourceHitRatesAt10);
 
 /// <summary>
-/// Fits the blend as an L2-regularised logistic regression (batch gradient descent; the features lie in [0, 1]) on
+/// Fits the blend as an L2-regularised logistic regression (Newton steps; the features lie in [0, 1]) on
 /// candidates of validation users labelled by what they did after the cut-off. The report fits on half the users and
 /// measures hit rate at 10 on the other half, against each feature alone; the returned model is then fitted on all.
 /// </summary>
 public static class LogisticBlendFitter
 {
-    public static (BlendModel Model, BlendFitReport Report) Fit(string version, string modelVersion, IReadOnlyList<FitGroup> groups, double l2 = 1e-3, int iterations = 400)
+    public static (BlendModel Model, BlendFitReport Report) Fit(string version, string modelVersion, IReadOnlyList<FitGroup> groups, double l2 = 1e-5, int iterations = 50)
     {
         var fitHalf = groups.Where((_, i) => i % 2 == 0).ToList();
         var heldOut = groups.Where((_, i) => i % 2 == 1).ToList();
@@ -91,49 +91,140 @@ public static class LogisticBlendFitter
         return (double)hits / groups.Count;
     }
 
+    /// <summary>
+    /// Newton's method (iteratively reweighted least squares) on the L2-penalised log loss; with eight parameters each
+    /// step is one small linear solve, and it converges in a few dozen steps even when positives are rare.
+    /// </summary>
     private static (double[] Weights, double Intercept) Logistic(IReadOnlyList<FitGroup> groups, double l2, int iterations)
     {
         var rows = groups.SelectMany(g => g.Features).ToArray();
         var labels = groups.SelectMany(g => g.Labels).ToArray();
-        var weights = new double[RecommendationFeatures.Count];
+        var features = RecommendationFeatures.Count;
         if (rows.Length == 0 || labels.All(l => l) || labels.All(l => !l))
         {
-            return (weights, 0);
+            return (new double[features], 0);
         }
 
+        // Parameter 0 is the intercept (not penalised), then one weight per feature.
+        var size = features + 1;
+        var theta = new double[size];
         var positiveShare = labels.Count(l => l) / (double)labels.Length;
-        var intercept = Math.Log(positiveShare / (1 - positiveShare));
-        var gradient = new double[weights.Length];
-        const double rate = 1.0;
-        for (var iteration = 0; iteration < iterations; iteration++)
+        theta[0] = Math.Log(positiveShare / (1 - positiveShare));
+        var penalty = l2 * rows.Length;
+        var x = new double[size];
+        for (var iteration = 0; iteration < Math.Min(iterations, 100); iteration++)
         {
-            Array.Clear(gradient);
-            var interceptGradient = 0.0;
+            var gradient = new double[size];
+            var hessian = new double[size, size];
             for (var r = 0; r < rows.Length; r++)
             {
-                var z = intercept;
-                for (var f = 0; f < weights.Length; f++)
+                x[0] = 1;
+                for (var f = 0; f < features; f++)
                 {
-                    z += weights[f] * rows[r][f];
+                    x[f + 1] = rows[r][f];
                 }
 
-                var error = 1 / (1 + Math.Exp(-z)) - (labels[r] ? 1 : 0);
-                interceptGradient += error;
-                for (var f = 0; f < weights.Length; f++)
+                var z = 0.0;
+                for (var i = 0; i < size; i++)
                 {
-                    gradient[f] += error * rows[r][f];
+                    z += theta[i] * x[i];
+                }
+
+                var p = 1 / (1 + Math.Exp(-z));
+                var error = p - (labels[r] ? 1 : 0);
+                var curvature = Math.Max(p * (1 - p), 1e-12);
+                for (var i = 0; i < size; i++)
+                {
+                    gradient[i] += error * x[i];
+                    for (var j = 0; j <= i; j++)
+                    {
+                        hessian[i, j] += curvature * x[i] * x[j];
+                    }
                 }
             }
 
-            // Step size scaled by the positive share: the loss's curvature is about p(1-p) per row.
-            var step = rate / (rows.Length * Math.Max(positiveShare, 0.01));
-            intercept -= step * interceptGradient;
-            for (var f = 0; f < weights.Length; f++)
+            for (var i = 0; i < size; i++)
             {
-                weights[f] -= step * (gradient[f] + l2 * rows.Length * weights[f]);
+                for (var j = 0; j < i; j++)
+                {
+                    hessian[j, i] = hessian[i, j];
+                }
+
+                if (i > 0)
+                {
+                    gradient[i] += penalty * theta[i];
+                    hessian[i, i] += penalty;
+                }
+                else
+                {
+                    hessian[i, i] += 1e-9 * rows.Length;
+                }
+            }
+
+            var step = Solve(hessian, gradient);
+            var largest = 0.0;
+            for (var i = 0; i < size; i++)
+            {
+                theta[i] -= step[i];
+                largest = Math.Max(largest, Math.Abs(step[i]));
+            }
+
+            if (largest < 1e-7)
+            {
+                break;
             }
         }
 
-        return (weights, intercept);
+        return (theta.Skip(1).ToArray(), theta[0]);
+    }
+
+    /// <summary>Gaussian elimination with partial pivoting; the matrix is small and positive definite.</summary>
+    private static double[] Solve(double[,] matrix, double[] vector)
+    {
+        var n = vector.Length;
+        var a = (double[,])matrix.Clone();
+        var b = (double[])vector.Clone();
+        for (var column = 0; column < n; column++)
+        {
+            var pivot = column;
+            for (var row = column + 1; row < n; row++)
+            {
+                if (Math.Abs(a[row, column]) > Math.Abs(a[pivot, column]))
+                {
+                    pivot = row;
+                }
+            }
+
+            for (var k = 0; k < n; k++)
+            {
+                (a[column, k], a[pivot, k]) = (a[pivot, k], a[column, k]);
+            }
+
+            (b[column], b[pivot]) = (b[pivot], b[column]);
+            for (var row = column + 1; row < n; row++)
+            {
+                var factor = a[row, column] / a[column, column];
+                for (var k = column; k < n; k++)
+                {
+                    a[row, k] -= factor * a[column, k];
+                }
+
+                b[row] -= factor * b[column];
+            }
+        }
+
+        var solution = new double[n];
+        for (var row = n - 1; row >= 0; row--)
+        {
+            var sum = b[row];
+            for (var k = row + 1; k < n; k++)
+            {
+                sum -= a[row, k] * solution[k];
+            }
+
+            solution[row] = sum / a[row, row];
+        }
+
+        return solution;
     }
 }

@@ -43,6 +43,10 @@ public sealed class RecommendationOptions : IValidatableObject
     [Range(10, 100_000)]
     public int MaxValidationUsers { get; set; } = 400;
 
+    /// <summary>A blend older than this is refitted on fresh data (a new scorer version always gets its own fit at once).</summary>
+    [Range(1, 24 * 365)]
+    public int BlendMaxAgeHours { get; set; } = 24;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (ConsumableCategories.Any(string.IsNullOrWhiteSpace))

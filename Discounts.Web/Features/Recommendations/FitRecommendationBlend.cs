@@ -92,12 +92,12 @@ public static partial class FitRecommendationBlend
                 Version = blendVersion,
                 ModelVersion = modelVersion,
                 WeightsJson = JsonSerializer.Serialize(new StoredWeights(model.Named(), model.Intercept)),
-                MetricsJson = JsonSerializer.Serialize(report),
+                MetricsJson = JsonSerializer.Serialize(report, JsonSerializerOptions.Web),
                 FittedAt = now,
             };
             db.RecommendationBlends.Add(record);
             await db.SaveChangesAsync(cancellationToken);
-            recommender.UseBlend(model);
+            recommender.UseBlend(model, now);
             LogFitted(logger, blendVersion, report.Users, report.Examples, report.Positives, report.HeldOutHitRateAt10);
             return new Result(blendVersion, modelVersion, model.Named(), model.Intercept, report);
         }

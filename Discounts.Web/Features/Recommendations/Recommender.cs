@@ -29,6 +29,7 @@ public sealed partial class Recommender(
     private CatalogueIndex? index;
     private DataStamp? stamp;
     private BlendModel? blend;
+    private DateTime blendFittedAt;
     private MatrixForIndex? matrix;
 
     public CatalogueIndex? Index => Volatile.Read(ref index);
@@ -39,7 +40,11 @@ public sealed partial class Recommender(
     public BlendModel BlendFor(string modelVersion) =>
         Volatile.Read(ref blend) is { } fitted && fitted.ModelVersion == modelVersion ? fitted : BlendModel.Prior(modelVersion);
 
-    public void UseBlend(BlendModel model) => Volatile.Write(ref blend, model);
+    public void UseBlend(BlendModel model, DateTime fittedAt)
+    {
+        blendFittedAt = fittedAt;
+        Volatile.Write(ref blend, model);
+    }
 
     public async ValueTask<CatalogueIndex> GetIndexAsync(CancellationToken cancellationToken) =>
         Index ?? await RefreshAsync(force: false, cancellationToken);
@@ -154,18 +159,25 @@ public sealed partial class Recommender(
     /// <summary>Queues a blend fit for the serving scorer version unless one is stored (then it is loaded) or already queued.</summary>
     public async Task EnsureBlendAsync(CancellationToken cancellationToken)
     {
-        if (scorer.ActiveVersion is not { } version || FittedBlend?.ModelVersion == version.Name)
+        var oldest = clock.GetUtcNow().UtcDateTime.AddHours(-options.Value.BlendMaxAgeHours);
+        if (scorer.ActiveVersion is not { } version || (FittedBlend?.ModelVersion == version.Name && blendFittedAt > oldest))
         {
             return;
         }
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
-        var stored = await db.RecommendationBlends.AsNoTracking().Where(b => b.ModelVersion == version.Name)
+        var stored = await db.RecommendationBlends.AsNoTracking().Where(b => b.ModelVersion == version.Name && b.FittedAt > oldest)
             .OrderByDescending(b => b.FittedAt).FirstOrDefaultAsync(cancellationToken);
         if (stored is not null)
         {
-            UseBlend(FitRecommendationBlend.FromRecord(stored));
+            UseBlend(FitRecommendationBlend.FromRecord(stored), stored.FittedAt);
+            return;
+        }
+
+        // The content source reads profiles: a fit before the first profile build would learn that text never helps.
+        if (await db.UserTexts.AnyAsync(cancellationToken) && !await db.Profiles.AnyAsync(p => p.Version > 0 && p.KeywordsJson != "[]", cancellationToken))
+        {
             return;
         }
 
