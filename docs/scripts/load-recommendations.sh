@@ -36,7 +36,7 @@ trap cleanup EXIT
 
 start_server() {
   # One Admin key without a practical rate limit, so the test measures the endpoint and not the limiter.
-  Storage__DataDirectory="$DATA" Auth__Keys__0__Key="$KEY" Auth__Keys__0__Role=Admin Auth__Keys__0__PermitsPerSecond=100000000 \
+  Storage__DataDirectory="$DATA" Auth__Keys__0__Key="$KEY" Auth__Keys__0__Role=Admin Auth__Keys__0__PermitsPerSecond=1000000 \
     Training__FirstRunOnSeed=false Logging__LogLevel__Default=Warning Logging__LogLevel__Discounts=Information \
     ${EXTRA_ENV:-} dotnet "$ROOT/Discounts.Web/bin/Release/net10.0/Discounts.Web.dll" --urls "$URL" >>"$LOG" 2>&1 &
   SERVER=$!

@@ -58,6 +58,7 @@ public static class GetRecommendations
     {
         public async ValueTask<Result> Handle(Query query, CancellationToken cancellationToken)
         {
+            var phase = System.Diagnostics.Stopwatch.GetTimestamp();
             var user = await db.Users.AsNoTracking().Where(u => u.ExternalId == query.Id).Select(u => new { u.Id }).FirstOrDefaultAsync(cancellationToken)
                        ?? throw new NotFoundException("User", query.Id);
             var profile = await db.Profiles.AsNoTracking().Where(p => p.UserId == user.Id)
@@ -65,6 +66,7 @@ public static class GetRecommendations
             var events = await db.Events.AsNoTracking().Where(e => e.UserId == user.Id && InterestKinds.Contains(e.Kind))
                 .OrderByDescending(e => e.OccurredAt).Take(MaxHistoryEvents).Select(e => new { e.ItemId, e.Kind }).ToListAsync(cancellationToken);
             var index = await recommender.GetIndexAsync(cancellationToken);
+            phase = recommender.RecordPhase("load", phase);
 
             var history = new List<int>(events.Count);
             var bought = new HashSet<int>();
@@ -85,7 +87,9 @@ public static class GetRecommendations
             var vector = version is null || profile is null ? null : recommender.UserVector(user.Id, profile.Version, profile.ProfileText, version);
             var interests = profile is null ? [] : Recommender.Interests(profile.KeywordsJson, profile.TopicsJson);
             var candidates = CandidateGenerator.Generate(index, new UserSignals(history, bought, interests, vector), matrix, options.Value.CandidatesPerSource);
+            phase = recommender.RecordPhase("candidates", phase);
             var probabilities = AddBuyProbabilities(scorer, version, vector, index, candidates);
+            phase = recommender.RecordPhase("scorer", phase);
 
             var modelVersion = version?.Name ?? "none";
             var blend = recommender.BlendFor(modelVersion);
@@ -97,10 +101,16 @@ public static class GetRecommendations
             var ranked = candidates.OrderByDescending(c => c.Score).ThenBy(c => c.Item).ToList();
             var chosen = Diversity.Apply(ranked, c => index.CategoryOf[c.Item], options.Value.MaxPerCategory, options.Value.DiversityWindow, query.Count);
 
+            phase = recommender.RecordPhase("rank", phase);
             var recommendationId = "rec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
             var quotes = query.WithDiscounts && chosen.Count > 0
                 ? await QuoteAsync(query.Id, chosen.Select(c => index.Items[c.Item].ExternalId).ToList(), cancellationToken)
                 : new Dictionary<string, QuoteDiscount.Quote>();
+            if (query.WithDiscounts)
+            {
+                recommender.RecordPhase("quotes", phase);
+            }
+
             var items = chosen.Select(c =>
             {
                 var item = index.Items[c.Item];

@@ -18,8 +18,12 @@ namespace Discounts.Web.Features.Recommendations;
 /// and model version). Each is replaced whole, so a request reads one consistent set without locks.
 /// </summary>
 public sealed partial class Recommender(
-    IServiceScopeFactory scopes, IScorer scorer, IOptions<RecommendationOptions> options, TimeProvider clock, ILogger<Recommender> logger)
+    IServiceScopeFactory scopes, IScorer scorer, IOptions<RecommendationOptions> options, TimeProvider clock, DiscountsMetrics metrics,
+    ILogger<Recommender> logger)
 {
+    private readonly System.Diagnostics.Metrics.Histogram<double> phases = metrics.Meter.CreateHistogram<double>(
+        "discounts.recommendations.phase.duration", "ms", "Time spent per request in each phase: load, candidates, scorer, rank, quotes");
+
     private const int MaxCachedUsers = 200_000;
     private static readonly EventKind[] InterestKinds = [EventKind.View, EventKind.Click, EventKind.Cart, EventKind.Purchase];
 
@@ -33,6 +37,14 @@ public sealed partial class Recommender(
     private MatrixForIndex? matrix;
 
     public CatalogueIndex? Index => Volatile.Read(ref index);
+
+    /// <summary>Records the time since <paramref name="since"/> for a phase, and returns now for the next one.</summary>
+    public long RecordPhase(string phase, long since)
+    {
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        phases.Record(System.Diagnostics.Stopwatch.GetElapsedTime(since, now).TotalMilliseconds, new KeyValuePair<string, object?>("phase", phase));
+        return now;
+    }
 
     public BlendModel? FittedBlend => Volatile.Read(ref blend);
 
