@@ -37,11 +37,11 @@ public sealed class RecommendationOptions : IValidatableObject
 
     /// <summary>The blend is fitted on the interactions of the last this-many days, with every source built from the days before.</summary>
     [Range(1, 90)]
-    public int ValidationDays { get; set; } = 14;
+    public int ValidationDays { get; set; } = 30;
 
     /// <summary>At most this many validation users feed one blend fit (the scorer embeds each one's profile).</summary>
     [Range(10, 100_000)]
-    public int MaxValidationUsers { get; set; } = 400;
+    public int MaxValidationUsers { get; set; } = 1_000;
 
     /// <summary>A blend older than this is refitted on fresh data (a new scorer version always gets its own fit at once).</summary>
     [Range(1, 24 * 365)]

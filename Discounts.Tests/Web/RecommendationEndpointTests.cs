@@ -81,14 +81,17 @@ public sealed class RecommendationEndpointTests
         var result = await GetAsync(client, "u-recs-nothing");
         var recommender = TestHost.Factory.Services.GetRequiredService<Recommender>();
         var index = await recommender.GetIndexAsync(CancellationToken.None);
-        var popular = index.PopularList.Concat(index.TrendingList).Select(row => index.Items[row].ExternalId).ToHashSet();
+        var mostPopular = index.Items[index.PopularList[0]].ExternalId;
         string[] allowed = [RecommendationFeatures.Popular, RecommendationFeatures.Trending, RecommendationFeatures.New];
 
         Assert.Multiple(() =>
         {
             Assert.That(result.Items, Has.Count.EqualTo(10));
             Assert.That(result.Items.SelectMany(i => i.Sources).Distinct(), Is.SubsetOf(allowed));
-            Assert.That(result.Items.Count(i => popular.Contains(i.ItemId)), Is.GreaterThanOrEqualTo(5));
+            Assert.That(result.Items[0].ItemId, Is.EqualTo(mostPopular));
+            Assert.That(result.Items, Has.All.Matches<GetRecommendations.Recommendation>(i => i.Sources.Contains(RecommendationFeatures.Popular)));
+            Assert.That(result.Items.Select(i => i.Score), Is.Ordered.Descending);
+            Assert.That(result.BlendVersion, Is.EqualTo("popularity"));
             Assert.That(result.Items, Has.All.Matches<GetRecommendations.Recommendation>(i => i.BuyProbability is null && i.Reason.Length > 0));
         });
     }

@@ -170,7 +170,7 @@ public sealed class RecommendingTests
                 var row = Enumerable.Range(0, RecommendationFeatures.Count).Select(_ => (float)random.NextDouble()).ToArray();
                 features.Add(row);
                 // The content feature drives the outcome; the others are noise.
-                labels.Add(random.NextDouble() < 1 / (1 + Math.Exp(-(8 * row[RecommendationFeatures.ContentIndex] - 7))));
+                labels.Add(random.NextDouble() < 1 / (1 + Math.Exp(-(10 * row[RecommendationFeatures.ContentIndex] - 11))));
             }
 
             return new FitGroup(features, labels);

@@ -93,9 +93,14 @@ public static class GetRecommendations
 
             var modelVersion = version?.Name ?? "none";
             var blend = recommender.BlendFor(modelVersion);
+            // With nothing to personalise on, the blend (learned on users who have history or text) has no say: best
+            // sellers first, this week's as the tie-break.
+            var stranger = history.Count == 0 && interests.Count == 0 && vector is null;
             foreach (var candidate in candidates)
             {
-                candidate.Score = blend.Score(candidate.Features);
+                candidate.Score = stranger
+                    ? (candidate.Features[RecommendationFeatures.PopularIndex] + 0.1 * candidate.Features[RecommendationFeatures.TrendingIndex]) / 1.1
+                    : blend.Score(candidate.Features);
             }
 
             var ranked = candidates.OrderByDescending(c => c.Score).ThenBy(c => c.Item).ToList();
@@ -130,10 +135,10 @@ public static class GetRecommendations
                 Score = c.Score,
                 Sources = string.Join(",", c.Sources),
                 ModelVersion = modelVersion,
-                BlendVersion = blend.Version,
+                BlendVersion = stranger ? "popularity" : blend.Version,
                 CreatedAt = now,
             }));
-            return new Result(query.Id, recommendationId, modelVersion, blend.Version, items);
+            return new Result(query.Id, recommendationId, modelVersion, stranger ? "popularity" : blend.Version, items);
         }
 
         /// <summary>Quotes through the discounting slice itself, so its policy, guardrails and audit trail apply unchanged.</summary>
