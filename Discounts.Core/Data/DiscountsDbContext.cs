@@ -32,6 +32,8 @@ public class DiscountsDbContext : DbContext
     public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
     public DbSet<ProfileRefreshRequest> ProfileRefreshRequests => Set<ProfileRefreshRequest>();
     public DbSet<TextModelRecord> TextModels => Set<TextModelRecord>();
+    public DbSet<RecommendationImpression> RecommendationImpressions => Set<RecommendationImpression>();
+    public DbSet<RecommendationBlend> RecommendationBlends => Set<RecommendationBlend>();
     public DbSet<NodeHeartbeat> NodeHeartbeats => Set<NodeHeartbeat>();
 
     /// <summary>A byte-wise, case-sensitive collation: SQLite's BINARY, PostgreSQL's "C".</summary>
@@ -86,6 +88,8 @@ public class DiscountsDbContext : DbContext
             interaction.HasIndex(e => new { e.UserId, e.OccurredAt });
             interaction.HasIndex(e => new { e.ItemId, e.Kind });
             interaction.Property(e => e.IdempotencyKey).HasMaxLength(Limits.ExternalIdLength);
+            interaction.Property(e => e.RecommendationId).HasMaxLength(Limits.ExternalIdLength);
+            interaction.HasIndex(e => e.RecommendationId);
             interaction.HasOne(e => e.User).WithMany().HasForeignKey(e => e.UserId).OnDelete(DeleteBehavior.Cascade);
             interaction.HasOne(e => e.Item).WithMany().HasForeignKey(e => e.ItemId).OnDelete(DeleteBehavior.Cascade);
             interaction.HasOne(e => e.Offer).WithMany().HasForeignKey(e => e.OfferId).OnDelete(DeleteBehavior.SetNull);
@@ -142,6 +146,26 @@ public class DiscountsDbContext : DbContext
         });
 
         modelBuilder.Entity<LossPoint>(point => point.HasIndex(p => new { p.TrainingRunId, p.Step }));
+
+        modelBuilder.Entity<RecommendationImpression>(impression =>
+        {
+            impression.HasIndex(i => new { i.RecommendationId, i.ItemId }).IsUnique();
+            impression.HasIndex(i => i.ModelVersion);
+            impression.Property(i => i.RecommendationId).HasMaxLength(Limits.ExternalIdLength);
+            impression.Property(i => i.ModelVersion).HasMaxLength(Limits.NameLength);
+            impression.Property(i => i.BlendVersion).HasMaxLength(Limits.NameLength);
+            impression.Property(i => i.Sources).HasMaxLength(Limits.NameLength);
+            impression.HasOne<User>().WithMany().HasForeignKey(i => i.UserId).OnDelete(DeleteBehavior.Cascade);
+            impression.HasOne<Item>().WithMany().HasForeignKey(i => i.ItemId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<RecommendationBlend>(blend =>
+        {
+            blend.HasIndex(b => b.Version).IsUnique();
+            blend.HasIndex(b => new { b.ModelVersion, b.FittedAt });
+            blend.Property(b => b.Version).HasMaxLength(Limits.NameLength);
+            blend.Property(b => b.ModelVersion).HasMaxLength(Limits.NameLength);
+        });
 
         modelBuilder.Entity<ModelVersion>(model =>
         {

@@ -49,4 +49,6 @@ public sealed class InteractionEvent
     /// <summary>The sender's event id: a replay with the same key is ignored.</summary>
     public required string IdempotencyKey { get; set; }
     public DateTime OccurredAt { get; set; }
+    /// <summary>The recommendation list the user acted from, when the shop says so; attributes the event to it.</summary>
+    public string? RecommendationId { get; set; }
 }

@@ -12,6 +12,9 @@ public sealed record ScoredBatch(ScorerVersion Version, IReadOnlyList<float> Pro
 /// <summary>Embeddings for a batch, all from the one model version named.</summary>
 public sealed record EmbeddedBatch(ScorerVersion Version, IReadOnlyList<float[]> Vectors);
 
+/// <summary>Every item vector a version holds, flat in <see cref="ItemIds"/> order (<see cref="Dimension"/> floats each).</summary>
+public sealed record CatalogueEmbedding(ScorerVersion Version, IReadOnlyList<long> ItemIds, float[] Vectors, int Dimension);
+
 /// <summary>
 /// The purchase scorer: (user, item) pairs to calibrated probabilities of buying. The implementation behind it can be
 /// swapped while requests are in flight; each call is answered wholly by one version, which the result names.
@@ -27,4 +30,14 @@ public interface IScorer
 
     /// <summary>Item vectors by database id; an unknown id is an <see cref="ArgumentException"/>.</summary>
     EmbeddedBatch EmbedItems(IReadOnlyList<long> itemIds);
+
+    /// <summary>The whole item matrix of the version serving now (items are embedded once per version, when it loads).</summary>
+    CatalogueEmbedding EmbedCatalogue();
+
+    /// <summary>
+    /// p(buy) for one user vector (from <see cref="EmbedUsers"/>) against many items, without embedding the user again.
+    /// Null when <paramref name="version"/>, which produced the vector, no longer serves; items the version has not
+    /// embedded (added to the catalogue after it loaded) get NaN.
+    /// </summary>
+    ScoredBatch? ScoreUserVector(ScorerVersion version, float[] userVector, IReadOnlyList<long> itemIds);
 }

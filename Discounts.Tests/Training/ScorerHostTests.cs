@@ -152,6 +152,26 @@ public sealed class ScorerHostTests
         Assert.That(host.Score(pairs).Probabilities, Is.EqualTo(expected).Within(1e-6));
     }
 
+    [Test]
+    public void ScoreUserVector_WhenGivenTheUsersEmbedding_MatchesScoringTheText()
+    {
+        using var host = new ScorerHost();
+        host.Publish(Variant(1));
+        var ids = Catalogue.Take(12).Select(i => i.Id).ToList();
+        var embedded = host.EmbedUsers([Users[0]]);
+
+        var managed = host.ScoreUserVector(embedded.Version, embedded.Vectors[0], [.. ids, 999_999])!;
+        var torch = host.Score(ids.Select(id => new ScoringPair(Users[0], id)).ToList());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(managed.Probabilities.Take(12), Is.EqualTo(torch.Probabilities).Within(1e-5f));
+            Assert.That(managed.Probabilities[12], Is.NaN, "an item the version never embedded");
+            Assert.That(host.ScoreUserVector(new ScorerVersion(7, "other", ""), embedded.Vectors[0], ids), Is.Null);
+            Assert.That(host.EmbedCatalogue().ItemIds, Has.Count.EqualTo(Catalogue.Count));
+        });
+    }
+
     private ScorerSnapshot Variant(int n)
     {
         var (scorer, sha) = models.CreateBase(dropout: 0);

@@ -36,7 +36,7 @@ public sealed class HostileInputTests
     private static readonly string[] FieldNames =
     [
         "id", "userId", "itemId", "itemIds", "items", "events", "texts", "priceCents", "costCents", "discountPercent", "offerId",
-        "eventId", "kind", "rating", "occurredAt", "campaignId", "title", "category", "limit", "cursor", "hyperparameters", "force",
+        "eventId", "kind", "rating", "occurredAt", "campaignId", "title", "category", "limit", "cursor", "hyperparameters", "force", "count", "withDiscounts", "recommendationId",
     ];
 
     [Test]
@@ -52,6 +52,8 @@ public sealed class HostileInputTests
                         && !(e.Method == "POST" && e.Route == "/api/training/runs"))
             .Distinct()
             .ToList();
+        // The recommendation blend is fitted (and stored) in the background once the scorer serves.
+        await RecommendationEndpointTests.WaitForBlendAsync();
         await WaitForBackgroundJobsAsync();
         var before = await SnapshotAsync();
         using var client = TestHost.Client(null);

@@ -60,6 +60,29 @@ public sealed class TwoTowerModel : nn.Module<BertInputs, BertInputs, Tensor>
         return flat.sigmoid();
     }
 
+    /// <summary>
+    /// The head as plain numbers for serving: the margin's weights over [u, v, |u−v|, u∘v] (buy row minus the other),
+    /// its bias, and the calibration's scale and bias, so p(buy) = sigmoid(scale × (w·x + b) + offset).
+    /// </summary>
+    public (float[] MarginWeights, float MarginBias, float Scale, float Offset) ExportHead()
+    {
+        using var noGrad = no_grad();
+        using var weights = classifier.weight!.detach().to(ScalarType.Float32).cpu();
+        using var biases = classifier.bias!.detach().to(ScalarType.Float32).cpu();
+        using var scale = calibration.weight!.detach().to(ScalarType.Float32).cpu();
+        using var offset = calibration.bias!.detach().to(ScalarType.Float32).cpu();
+        var w = weights.data<float>().ToArray();
+        var b = biases.data<float>().ToArray();
+        var width = 4 * HiddenSize;
+        var margin = new float[width];
+        for (var i = 0; i < width; i++)
+        {
+            margin[i] = w[BuyLabel * width + i] - w[(1 - BuyLabel) * width + i];
+        }
+
+        return (margin, b[BuyLabel] - b[1 - BuyLabel], scale.data<float>()[0], offset.data<float>()[0]);
+    }
+
     public BertModel Encoder => bert;
 
     public int HiddenSize => bert.Config.HiddenSize;

@@ -39,6 +39,12 @@ public sealed partial class ScorerHost(ILogger<ScorerHost>? logger = null) : ISc
     public EmbeddedBatch EmbedItems(IReadOnlyList<long> itemIds) =>
         WithSnapshot(snapshot => new EmbeddedBatch(snapshot.Version, snapshot.EmbedItems(itemIds)));
 
+    public CatalogueEmbedding EmbedCatalogue() =>
+        WithSnapshot(snapshot => snapshot.EmbedCatalogue());
+
+    public ScoredBatch? ScoreUserVector(ScorerVersion version, float[] userVector, IReadOnlyList<long> itemIds) =>
+        WithSnapshot(snapshot => snapshot.Version == version ? new ScoredBatch(snapshot.Version, snapshot.ScoreUserVector(userVector, itemIds)) : null);
+
     public void Dispose()
     {
         Interlocked.Exchange(ref current, null)?.Retire();

@@ -14,6 +14,7 @@ public sealed class ScorerSnapshot
     private readonly Dictionary<long, int> itemRows;
     private readonly float[] itemVectors;
     private readonly int maxLength;
+    private readonly (float[] MarginWeights, float MarginBias, float Scale, float Offset) head;
     private int readers;
     private int retired;
     private int disposed;
@@ -25,6 +26,7 @@ public sealed class ScorerSnapshot
         this.itemVectors = itemVectors;
         this.maxLength = maxLength;
         Version = version;
+        head = scorer.Model.ExportHead();
     }
 
     public ScorerVersion Version { get; }
@@ -104,6 +106,54 @@ public sealed class ScorerSnapshot
     {
         var hidden = scorer.Model.HiddenSize;
         return [.. itemIds.Select(id => itemVectors.AsSpan(ItemRow(id) * hidden, hidden).ToArray())];
+    }
+
+    internal CatalogueEmbedding EmbedCatalogue()
+    {
+        var ids = new long[itemRows.Count];
+        foreach (var (id, row) in itemRows) ids[row] = id;
+        return new CatalogueEmbedding(Version, ids, (float[])itemVectors.Clone(), scorer.Model.HiddenSize);
+    }
+
+    /// <summary>
+    /// The head in managed code for one user against many items: a dot product per item, no tensors, so a request
+    /// scoring a few hundred candidates costs well under a millisecond and never waits on torch's thread pool.
+    /// </summary>
+    internal float[] ScoreUserVector(float[] userVector, IReadOnlyList<long> itemIds)
+    {
+        var hidden = scorer.Model.HiddenSize;
+        if (userVector.Length != hidden) throw new ArgumentException($"A user vector has {hidden} floats.", nameof(userVector));
+        var w = head.MarginWeights.AsSpan();
+        var wu = w[..hidden];
+        var wv = w.Slice(hidden, hidden);
+        var wa = w.Slice(2 * hidden, hidden);
+        var wm = w.Slice(3 * hidden, hidden);
+        // Per user once: the u part of the margin, and v's weights folded with u∘v's (wv + wm⊙u).
+        var userPart = head.MarginBias + Dot(wu, userVector);
+        var itemWeights = new float[hidden];
+        for (var h = 0; h < hidden; h++) itemWeights[h] = wv[h] + wm[h] * userVector[h];
+        var result = new float[itemIds.Count];
+        for (var i = 0; i < itemIds.Count; i++)
+        {
+            if (!itemRows.TryGetValue(itemIds[i], out var row))
+            {
+                result[i] = float.NaN;
+                continue;
+            }
+
+            var item = itemVectors.AsSpan(row * hidden, hidden);
+            var margin = userPart + Dot(itemWeights, item);
+            for (var h = 0; h < hidden; h++) margin += wa[h] * MathF.Abs(userVector[h] - item[h]);
+            result[i] = 1f / (1f + MathF.Exp(-(head.Scale * margin + head.Offset)));
+        }
+        return result;
+    }
+
+    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        var sum = 0f;
+        for (var i = 0; i < a.Length; i++) sum += a[i] * b[i];
+        return sum;
     }
 
     private int ItemRow(long itemId) =>

@@ -5,6 +5,7 @@ using Discounts.Web.Features.Items;
 using Discounts.Web.Features.Models;
 using Discounts.Web.Features.Training;
 using Discounts.Web.Features.Profiles;
+using Discounts.Web.Features.Recommendations;
 using Discounts.Web.Features.Texts;
 using Discounts.Web.Features.Users;
 
@@ -60,5 +61,9 @@ public static class Endpoints
 
         var dashboard = api.MapGroup("/dashboard").WithTags("Dashboard");
         GetShopCounts.Map(dashboard);
+
+        var recommendations = api.MapGroup("").WithTags("Recommendations");
+        GetRecommendations.Map(recommendations);
+        GetRecommendationOutcomes.Map(recommendations);
     }
 }

@@ -82,6 +82,7 @@ public static class WebHost
         services.ConfigureHttpJsonOptions(options =>
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase, allowIntegerValues: false)));
         services.AddDiscountsProfiling(configuration);
+        services.AddDiscountsRecommendations(configuration);
         return services;
     }
 

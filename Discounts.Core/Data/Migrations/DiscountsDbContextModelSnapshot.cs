@@ -91,6 +91,11 @@ namespace Discounts.Core.Data.Migrations
                     b.Property<long?>("PriceCents")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("RecommendationId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
                     b.Property<long>("UserId")
                         .HasColumnType("INTEGER");
 
@@ -100,6 +105,8 @@ namespace Discounts.Core.Data.Migrations
                         .IsUnique();
 
                     b.HasIndex("OfferId");
+
+                    b.HasIndex("RecommendationId");
 
                     b.HasIndex("ItemId", "Kind");
 
@@ -398,6 +405,106 @@ namespace Discounts.Core.Data.Migrations
                     b.ToTable("ProfileRefreshRequests");
                 });
 
+            modelBuilder.Entity("Discounts.Core.Domain.RecommendationBlend", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("FittedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MetricsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.Property<string>("ModelVersion")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.Property<string>("Version")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.Property<string>("WeightsJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Version")
+                        .IsUnique();
+
+                    b.HasIndex("ModelVersion", "FittedAt");
+
+                    b.ToTable("RecommendationBlends");
+                });
+
+            modelBuilder.Entity("Discounts.Core.Domain.RecommendationImpression", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("BlendVersion")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ItemId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ModelVersion")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("RecommendationId")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.Property<double>("Score")
+                        .HasColumnType("REAL");
+
+                    b.Property<string>("Sources")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ItemId");
+
+                    b.HasIndex("ModelVersion");
+
+                    b.HasIndex("UserId");
+
+                    b.HasIndex("RecommendationId", "ItemId")
+                        .IsUnique();
+
+                    b.ToTable("RecommendationImpressions");
+                });
+
             modelBuilder.Entity("Discounts.Core.Domain.TextModelRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -690,6 +797,21 @@ namespace Discounts.Core.Data.Migrations
                     b.HasOne("Discounts.Core.Domain.User", null)
                         .WithOne()
                         .HasForeignKey("Discounts.Core.Domain.ProfileRefreshRequest", "UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Discounts.Core.Domain.RecommendationImpression", b =>
+                {
+                    b.HasOne("Discounts.Core.Domain.Item", null)
+                        .WithMany()
+                        .HasForeignKey("ItemId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Discounts.Core.Domain.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

@@ -2,6 +2,7 @@ using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Discounts.Core.Profiling;
 using Discounts.Web.Features.Profiles;
+using Discounts.Web.Features.Recommendations;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
 using FluentValidation.Results;
@@ -17,10 +18,12 @@ public static class IngestEvents
 
     /// <summary>
     /// One thing a user did. <c>eventId</c> is the shop's id for it: a replay is accepted and ignored. Prices are
-    /// integer cents actually paid or shown, after any discount.
+    /// integer cents actually paid or shown, after any discount. <c>recommendationId</c> (optional) names the
+    /// recommendation list the user acted from; the item must be one that list showed to that user.
     /// </summary>
     public sealed record EventRecord(
-        string? EventId, string? UserId, string? ItemId, EventKind? Kind, long? PriceCents, int? DiscountPercent, string? OfferId, DateTime? OccurredAt);
+        string? EventId, string? UserId, string? ItemId, EventKind? Kind, long? PriceCents, int? DiscountPercent, string? OfferId, DateTime? OccurredAt,
+        string? RecommendationId = null);
 
     public sealed record Result(int Accepted, int Duplicates, int UsersCreated);
 
@@ -40,6 +43,7 @@ public static class IngestEvents
                 .WithMessage("priceCents is required for carts and purchases.");
             RuleFor(r => r.DiscountPercent).InclusiveBetween(0, 100).WithMessage("discountPercent must be between 0 and 100.");
             RuleFor(r => r.OfferId).MaximumLength(Limits.ExternalIdLength);
+            RuleFor(r => r.RecommendationId).ValidExternalId().When(r => r.RecommendationId is not null);
             RuleFor(r => r.OccurredAt).NotNull().WithMessage("occurredAt is required.").ValidEventTime(clock);
         }
     }
@@ -53,7 +57,7 @@ public static class IngestEvents
         }
     }
 
-    public sealed class Handler(DiscountsDbContext db, TimeProvider clock, ProfileRefreshScheduler refresh) : ICommandHandler<Command, Result>
+    public sealed class Handler(DiscountsDbContext db, TimeProvider clock, ProfileRefreshScheduler refresh, ImpressionLog impressions) : ICommandHandler<Command, Result>
     {
         public async ValueTask<Result> Handle(Command command, CancellationToken cancellationToken)
         {
@@ -62,6 +66,7 @@ public static class IngestEvents
             var failures = new List<ValidationFailure>();
             var items = await Ingestion.ResolveItemsAsync(db, records.Select(r => r.ItemId).ToList(), "events", "itemId", failures, cancellationToken);
             var offers = await ResolveOffersAsync(records, failures, cancellationToken);
+            await CheckRecommendationsAsync(records, failures, cancellationToken);
             Ingestion.ThrowIfAny(failures);
 
             var keys = records.Select(r => r.EventId!).Distinct(StringComparer.Ordinal).ToList();
@@ -81,6 +86,7 @@ public static class IngestEvents
                 DiscountPercent = r.DiscountPercent ?? 0,
                 OfferId = r.OfferId is null ? null : offers[r.OfferId],
                 OccurredAt = r.OccurredAt!.Value.ToUniversalTime(),
+                RecommendationId = r.RecommendationId,
             }));
             await ProfileBuilder.QueueAsync(db, fresh.Select(r => users[r.UserId!]).ToList(), now, cancellationToken);
             try
@@ -100,6 +106,47 @@ public static class IngestEvents
             }
 
             return new Result(fresh.Count, records.Count - fresh.Count, created);
+        }
+
+        /// <summary>An attributed event must name a list this service served, to the same user, showing the same item.</summary>
+        private async Task CheckRecommendationsAsync(IReadOnlyList<EventRecord> records, List<ValidationFailure> failures, CancellationToken cancellationToken)
+        {
+            var wanted = records.Select(r => r.RecommendationId).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+            if (wanted.Count == 0)
+            {
+                return;
+            }
+
+            await impressions.FlushAsync(cancellationToken);
+            var shown = (await (
+                    from i in db.RecommendationImpressions.AsNoTracking()
+                    where wanted.Contains(i.RecommendationId)
+                    join u in db.Users.AsNoTracking() on i.UserId equals u.Id
+                    join item in db.Items.AsNoTracking() on i.ItemId equals item.Id
+                    select new { i.RecommendationId, User = u.ExternalId, Item = item.ExternalId })
+                .ToListAsync(cancellationToken))
+                .ToLookup(s => s.RecommendationId, StringComparer.Ordinal);
+            for (var i = 0; i < records.Count; i++)
+            {
+                if (records[i].RecommendationId is not { } id)
+                {
+                    continue;
+                }
+
+                var list = shown[id].ToList();
+                if (list.Count == 0)
+                {
+                    failures.Add(new ValidationFailure($"events[{i}].recommendationId", $"Recommendation '{id}' is unknown; use the recommendationId of a list this service returned."));
+                }
+                else if (list[0].User != records[i].UserId)
+                {
+                    failures.Add(new ValidationFailure($"events[{i}].recommendationId", $"Recommendation '{id}' was made for another user."));
+                }
+                else if (!list.Any(s => s.Item == records[i].ItemId))
+                {
+                    failures.Add(new ValidationFailure($"events[{i}].recommendationId", $"Recommendation '{id}' did not show item '{records[i].ItemId}'."));
+                }
+            }
         }
 
         private async Task<Dictionary<string, long>> ResolveOffersAsync(IReadOnlyList<EventRecord> records, List<ValidationFailure> failures, CancellationToken cancellationToken)

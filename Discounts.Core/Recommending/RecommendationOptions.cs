@@ -1,0 +1,57 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Discounts.Core.Recommending;
+
+public sealed class RecommendationOptions : IValidatableObject
+{
+    public const string Section = "Recommendations";
+
+    /// <summary>Each candidate source proposes at most this many items per request before the blend ranks the union.</summary>
+    [Range(5, 1_000)]
+    public int CandidatesPerSource { get; set; } = 60;
+
+    /// <summary>No more than this many items of one category in the first <see cref="DiversityWindow"/> places.</summary>
+    [Range(1, 100)]
+    public int MaxPerCategory { get; set; } = 3;
+
+    [Range(1, 100)]
+    public int DiversityWindow { get; set; } = 10;
+
+    /// <summary>
+    /// Categories people buy again and again (serums, coffee, snacks): items already bought in them may be recommended
+    /// again; items bought in any other category are never recommended to the same user again.
+    /// </summary>
+    public List<string> ConsumableCategories { get; set; } = ["Skincare", "Haircare", "Makeup", "Coffee & Tea", "Snacks"];
+
+    /// <summary>Items created within this many days are "new".</summary>
+    [Range(1, 365)]
+    public int NewItemDays { get; set; } = 30;
+
+    /// <summary>"Trending" counts the interactions of this many recent days.</summary>
+    [Range(1, 90)]
+    public int TrendingDays { get; set; } = 7;
+
+    /// <summary>How often the candidate indexes are checked against the database and rebuilt when it changed.</summary>
+    [Range(1, 86_400)]
+    public int RefreshSeconds { get; set; } = 30;
+
+    /// <summary>The blend is fitted on the interactions of the last this-many days, with every source built from the days before.</summary>
+    [Range(1, 90)]
+    public int ValidationDays { get; set; } = 30;
+
+    /// <summary>At most this many validation users feed one blend fit (the scorer embeds each one's profile).</summary>
+    [Range(10, 100_000)]
+    public int MaxValidationUsers { get; set; } = 1_000;
+
+    /// <summary>A blend older than this is refitted on fresh data (a new scorer version always gets its own fit at once).</summary>
+    [Range(1, 24 * 365)]
+    public int BlendMaxAgeHours { get; set; } = 24;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (ConsumableCategories.Any(string.IsNullOrWhiteSpace))
+        {
+            yield return new ValidationResult("Consumable category names must not be empty.", [nameof(ConsumableCategories)]);
+        }
+    }
+}

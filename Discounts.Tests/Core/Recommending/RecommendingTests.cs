@@ -1,0 +1,190 @@
+using Discounts.Core.Domain;
+using Discounts.Core.Profiling;
+using Discounts.Core.Recommending;
+
+namespace Discounts.Tests.Core.Recommending;
+
+public sealed class RecommendingTests
+{
+    private static readonly DateTime Now = new(2026, 11, 28, 12, 0, 0, DateTimeKind.Utc);
+
+    private static readonly RecommendationOptions Options = new() { CandidatesPerSource = 20, ConsumableCategories = ["Coffee"] };
+
+    /// <summary>
+    /// Six items: two tents and a headlamp (Outdoor, not consumable), two coffees (consumable), a new book. Users 1–3
+    /// bought tent A then headlamp; user 4 bought coffee twice.
+    /// </summary>
+    private static CatalogueIndex Shop()
+    {
+        CatalogueRow[] items =
+        [
+            new(10, "tent-a", "Ultralight Hiking Tent", "", "Outdoor", "Trailco", Now.AddDays(-400)),
+            new(11, "tent-b", "Family Camping Tent", "", "Outdoor", "Trailco", Now.AddDays(-400)),
+            new(12, "lamp", "Headlamp", "", "Outdoor", "Trailco", Now.AddDays(-300)),
+            new(13, "coffee-a", "Arabica Espresso Beans", "", "Coffee", "Roastery", Now.AddDays(-200)),
+            new(14, "coffee-b", "Decaf Ground Coffee", "", "Coffee", "Roastery", Now.AddDays(-200)),
+            new(15, "book", "Mystery Novel", "", "Books", "Press", Now.AddDays(-2)),
+        ];
+        var events = new List<ActivityRow>();
+        for (var user = 1; user <= 3; user++)
+        {
+            events.Add(new ActivityRow(user, 10, EventKind.Purchase, Now.AddDays(-20 + user)));
+            events.Add(new ActivityRow(user, 12, EventKind.Purchase, Now.AddDays(-19 + user)));
+        }
+
+        events.Add(new ActivityRow(4, 13, EventKind.Purchase, Now.AddDays(-3)));
+        events.Add(new ActivityRow(4, 13, EventKind.Purchase, Now.AddDays(-2)));
+        return CatalogueIndex.Build(items, events, Now, Options);
+    }
+
+    private static int Row(CatalogueIndex index, long id) => index.RowOf(id)!.Value;
+
+    [Test]
+    public void Generate_WhenUserBoughtTent_ProposesItsCoOccurringHeadlampWithReasonNamingTheTent()
+    {
+        var index = Shop();
+        var user = new UserSignals([Row(index, 11)], new HashSet<int>(), [], null);
+        var index10 = Row(index, 10);
+        var history = new UserSignals([index10], new HashSet<int>(), [], null);
+
+        var candidates = CandidateGenerator.Generate(index, history, null, Options.CandidatesPerSource);
+        var lamp = candidates.Single(c => c.Item == Row(index, 12));
+        var reason = RecommendationReasons.Describe(lamp, RecommendationFeatures.CoOccurrenceIndex, index);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(lamp.Features[RecommendationFeatures.CoOccurrenceIndex], Is.EqualTo(1f));
+            Assert.That(lamp.Sources, Does.Contain(RecommendationFeatures.CoOccurrence));
+            Assert.That(reason, Is.EqualTo("often bought with 'Ultralight Hiking Tent'"));
+            Assert.That(CandidateGenerator.Generate(index, user, null, 20).Where(c => c.Features[RecommendationFeatures.CoOccurrenceIndex] > 0), Is.Empty);
+        });
+    }
+
+    [Test]
+    public void Generate_WhenItemsWereBought_DropsNonConsumablesAndKeepsConsumables()
+    {
+        var index = Shop();
+        var bought = new HashSet<int> { Row(index, 10), Row(index, 13) };
+        var user = new UserSignals([Row(index, 10), Row(index, 13)], bought, [], null);
+
+        var items = CandidateGenerator.Generate(index, user, null, 20).Select(c => index.Items[c.Item].Id).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(items, Does.Not.Contain(10L), "a bought tent is not proposed again");
+            Assert.That(items, Does.Contain(13L), "bought coffee is consumable and may be proposed again");
+        });
+    }
+
+    [Test]
+    public void Generate_WhenUserHasOnlyText_ProposesItemsWhoseTextMatchesAndNamesTheTerm()
+    {
+        var index = Shop();
+        var user = new UserSignals([], new HashSet<int>(), [new WeightedTerm("espresso", 0.8), new WeightedTerm("decaf", 0.3)], null);
+
+        var candidates = CandidateGenerator.Generate(index, user, null, 20);
+        var best = candidates.OrderByDescending(c => c.Features[RecommendationFeatures.ContentIndex]).First();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(index.Items[best.Item].ExternalId, Is.EqualTo("coffee-a"));
+            Assert.That(best.Features[RecommendationFeatures.ContentIndex], Is.EqualTo(1f));
+            Assert.That(RecommendationReasons.Describe(best, RecommendationFeatures.ContentIndex, index), Is.EqualTo("matches your interest in 'espresso'"));
+            Assert.That(candidates.Where(c => c.Features[RecommendationFeatures.ContentIndex] > 0).Select(c => index.Categories[index.CategoryOf[c.Item]]),
+                Has.All.EqualTo("Coffee"));
+        });
+    }
+
+    [Test]
+    public void Generate_WhenUserHasNothing_ProposesOnlyPopularTrendingAndNewItems()
+    {
+        var index = Shop();
+
+        var candidates = CandidateGenerator.Generate(index, UserSignals.Nothing, null, 20);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(candidates, Is.Not.Empty);
+            Assert.That(candidates.SelectMany(c => c.Sources).Distinct(),
+                Is.SubsetOf(new[] { RecommendationFeatures.Popular, RecommendationFeatures.Trending, RecommendationFeatures.New }));
+            Assert.That(candidates.Single(c => index.Items[c.Item].ExternalId == "book").Features[RecommendationFeatures.NewIndex], Is.GreaterThan(0.9f));
+            Assert.That(index.Items[index.PopularList[0]].ExternalId, Is.EqualTo("coffee-a").Or.EqualTo("tent-a").Or.EqualTo("lamp"));
+        });
+    }
+
+    [Test]
+    public void Generate_WhenUserVectorGiven_RanksNearestItemFirstOnTheEmbeddingFeature()
+    {
+        var index = Shop();
+        var vectors = new float[index.Count * 2];
+        for (var row = 0; row < index.Count; row++)
+        {
+            vectors[row * 2] = row == Row(index, 15) ? 1f : 0.1f;
+            vectors[row * 2 + 1] = row == Row(index, 15) ? 0f : 0.99f;
+        }
+
+        var matrix = new ItemMatrix(new Discounts.Core.Scoring.ScorerVersion(null, "test", ""), vectors, Enumerable.Repeat(true, index.Count).ToArray(), 2);
+        var user = new UserSignals([], new HashSet<int>(), [], [1f, 0f]);
+
+        var candidates = CandidateGenerator.Generate(index, user, matrix, 3);
+        var best = candidates.OrderByDescending(c => c.Features[RecommendationFeatures.EmbeddingIndex]).First();
+
+        Assert.That(index.Items[best.Item].ExternalId, Is.EqualTo("book"));
+    }
+
+    [Test]
+    public void Diversity_WhenOneCategoryDominates_CapsItInTheWindowAndKeepsRankOrderOtherwise()
+    {
+        int[] categories = [0, 0, 0, 0, 0, 1, 2, 0, 1, 3, 4, 5, 0];
+        var ranked = Enumerable.Range(0, categories.Length).ToList();
+
+        var result = Diversity.Apply(ranked, i => categories[i], maxPerCategory: 2, window: 6, count: 10);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Take(6).GroupBy(i => categories[i]).Max(g => g.Count()), Is.LessThanOrEqualTo(2));
+            Assert.That(result.Take(6), Is.EqualTo(new[] { 0, 1, 5, 6, 8, 9 }));
+            Assert.That(result.Skip(6), Is.EqualTo(new[] { 2, 3, 4, 7 }), "waiting items follow in rank order");
+            Assert.That(result, Is.Unique);
+        });
+    }
+
+    [Test]
+    public void Diversity_WhenTooFewCategories_FillsTheListAnyway()
+    {
+        var result = Diversity.Apply(Enumerable.Range(0, 8).ToList(), _ => 0, maxPerCategory: 3, window: 10, count: 5);
+
+        Assert.That(result, Is.EqualTo(new[] { 0, 1, 2, 3, 4 }));
+    }
+
+    [Test]
+    public void LogisticBlendFitter_WhenOneFeatureExplainsTheLabels_GivesItTheLargestWeight()
+    {
+        var random = new Random(7);
+        var groups = Enumerable.Range(0, 200).Select(_ =>
+        {
+            var features = new List<float[]>();
+            var labels = new List<bool>();
+            for (var c = 0; c < 30; c++)
+            {
+                var row = Enumerable.Range(0, RecommendationFeatures.Count).Select(_ => (float)random.NextDouble()).ToArray();
+                features.Add(row);
+                // The content feature drives the outcome; the others are noise.
+                labels.Add(random.NextDouble() < 1 / (1 + Math.Exp(-(10 * row[RecommendationFeatures.ContentIndex] - 11))));
+            }
+
+            return new FitGroup(features, labels);
+        }).ToList();
+
+        var (model, report) = LogisticBlendFitter.Fit("blend-test", "test", groups);
+
+        Assert.Multiple(() =>
+        {
+            var content = model.Weights[RecommendationFeatures.ContentIndex];
+            Assert.That(content, Is.GreaterThan(3));
+            Assert.That(model.Weights.Where((_, i) => i != RecommendationFeatures.ContentIndex).Select(Math.Abs), Has.All.LessThan(content / 3));
+            Assert.That(report.HeldOutHitRateAt10, Is.GreaterThan(report.HeldOutSourceHitRatesAt10[RecommendationFeatures.Popular]));
+            Assert.That(report.Positives, Is.GreaterThan(0));
+        });
+    }
+}

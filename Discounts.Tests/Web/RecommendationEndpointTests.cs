@@ -1,0 +1,278 @@
+using System.Net;
+using System.Net.Http.Json;
+using Discounts.Core.Data;
+using Discounts.Core.Domain;
+using Discounts.Core.Recommending;
+using Discounts.Web.Features.Recommendations;
+using Discounts.Web.Features.Users;
+using Discounts.Web.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Discounts.Tests.Web;
+
+public sealed class RecommendationEndpointTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
+
+    private static RecommendationOptions Options => TestHost.Factory.Services.GetRequiredService<IOptions<RecommendationOptions>>().Value;
+
+    private static async Task<GetRecommendations.Result> GetAsync(HttpClient client, string userId, string query = "")
+    {
+        var response = await client.GetAsync($"/api/users/{userId}/recommendations{query}");
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<GetRecommendations.Result>(TestJson.Options))!;
+    }
+
+    [Test]
+    public async Task GetRecommendations_WhenKnownUser_ReturnsCountExplainedItemsWithoutBoughtNonConsumablesAndCategoryCapHolds()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        await WaitForProfileAsync(client, "user-00005");
+
+        var result = await GetAsync(client, "user-00005", "?count=25");
+        var bought = await ReadAsync(db => db.Events.Where(e => e.User!.ExternalId == "user-00005" && e.Kind == EventKind.Purchase)
+            .Select(e => new { e.Item!.ExternalId, e.Item.Category }).ToListAsync());
+        var consumable = Options.ConsumableCategories.ToHashSet();
+        var boughtOnce = bought.Where(b => !consumable.Contains(b.Category)).Select(b => b.ExternalId).ToHashSet();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Items, Has.Count.EqualTo(25));
+            Assert.That(result.Items.Select(i => i.ItemId), Is.Unique);
+            Assert.That(result.RecommendationId, Does.StartWith("rec_"));
+            Assert.That(boughtOnce, Is.Not.Empty, "the demo user has bought something that is not consumable");
+            Assert.That(result.Items.Select(i => i.ItemId).Intersect(boughtOnce), Is.Empty);
+            Assert.That(result.Items.Take(10).GroupBy(i => i.Category).Max(g => g.Count()), Is.LessThanOrEqualTo(Options.MaxPerCategory));
+            Assert.That(result.Items, Has.All.Matches<GetRecommendations.Recommendation>(i => i.Reason.Length > 0 && i.Sources.Count > 0 && i.Score is > 0 and < 1));
+            Assert.That(result.Items.Take(10).Select(i => i.Score), Is.Ordered.Descending, "the top 10 keep the blend's order, minus capped categories");
+        });
+    }
+
+    [Test]
+    public async Task GetRecommendations_WhenUserHasOnlyText_RecommendsTheirTextsCategory()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        await WaitForBlendAsync();
+        var texts = new[] { "ultralight hiking tent for alpine camping", "insulated sleeping bag for camping on the trail", "hiking boots for trail camping" }
+            .Select((text, i) => new { userId = "u-recs-text", kind = i == 1 ? "review" : "search", text }).ToList();
+        (await client.PostAsJsonAsync("/api/texts/batch", new { texts })).EnsureSuccessStatusCode();
+        await WaitForProfileAsync(client, "u-recs-text");
+
+        var result = await GetAsync(client, "u-recs-text");
+        var outdoor = result.Items.Take(10).Count(i => i.Category == "Outdoor");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Items, Has.Count.EqualTo(10));
+            Assert.That(result.Items[0].Category, Is.EqualTo("Outdoor"), string.Join("; ", result.Items.Select(i => $"{i.Category}: {i.Reason}")));
+            Assert.That(outdoor, Is.EqualTo(Options.MaxPerCategory), "their category fills its share of the top 10");
+            Assert.That(result.Items.Where(i => i.Category == "Outdoor").Select(i => i.Reason), Has.Some.StartsWith("matches your interest in '"));
+        });
+    }
+
+    [Test]
+    public async Task GetRecommendations_WhenUserHasNothing_ReturnsPopularItems()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        (await client.PutAsJsonAsync("/api/users/u-recs-nothing", new { consentPersonalisation = true, consentMarketing = false })).EnsureSuccessStatusCode();
+
+        var result = await GetAsync(client, "u-recs-nothing");
+        var recommender = TestHost.Factory.Services.GetRequiredService<Recommender>();
+        var index = await recommender.GetIndexAsync(CancellationToken.None);
+        var mostPopular = index.Items[index.PopularList[0]].ExternalId;
+        string[] allowed = [RecommendationFeatures.Popular, RecommendationFeatures.Trending, RecommendationFeatures.New];
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Items, Has.Count.EqualTo(10));
+            Assert.That(result.Items.SelectMany(i => i.Sources).Distinct(), Is.SubsetOf(allowed));
+            Assert.That(result.Items[0].ItemId, Is.EqualTo(mostPopular));
+            Assert.That(result.Items, Has.All.Matches<GetRecommendations.Recommendation>(i => i.Sources.Contains(RecommendationFeatures.Popular)));
+            Assert.That(result.Items.Select(i => i.Score), Is.Ordered.Descending);
+            Assert.That(result.BlendVersion, Is.EqualTo("popularity"));
+            Assert.That(result.Items, Has.All.Matches<GetRecommendations.Recommendation>(i => i.BuyProbability is null && i.Reason.Length > 0));
+        });
+    }
+
+    [Test]
+    public async Task GetRecommendations_WhenUserUnknown_Returns404Problem()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        await (await client.GetAsync("/api/users/nobody-recs/recommendations")).AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [TestCase("?count=0", "count")]
+    [TestCase("?count=101", "count")]
+    [TestCase("?count=abc", "count")]
+    [TestCase("?count=-1", "count")]
+    [TestCase("?withDiscounts=maybe", "withDiscounts")]
+    public async Task GetRecommendations_WhenQueryIsBad_Returns400NamingTheField(string query, string field)
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        await (await client.GetAsync($"/api/users/user-00001/recommendations{query}")).AssertFieldErrorAsync(field);
+    }
+
+    [TestCase(ApiRole.Shop, HttpStatusCode.OK)]
+    [TestCase(ApiRole.Admin, HttpStatusCode.OK)]
+    [TestCase(ApiRole.Analyst, HttpStatusCode.Forbidden)]
+    [TestCase(ApiRole.Scientist, HttpStatusCode.Forbidden)]
+    [TestCase(null, HttpStatusCode.Unauthorized)]
+    public async Task GetRecommendations_WhenCalledByRole_AnswersAsPolicySays(ApiRole? role, HttpStatusCode expected)
+    {
+        using var client = TestHost.Client(role);
+        var response = await client.GetAsync("/api/users/user-00003/recommendations?count=3");
+        Assert.That(response.StatusCode, Is.EqualTo(expected));
+    }
+
+    [TestCase(ApiRole.Analyst, HttpStatusCode.OK)]
+    [TestCase(ApiRole.Scientist, HttpStatusCode.OK)]
+    [TestCase(ApiRole.Shop, HttpStatusCode.Forbidden)]
+    [TestCase(null, HttpStatusCode.Unauthorized)]
+    public async Task GetRecommendationOutcomes_WhenCalledByRole_AnswersAsPolicySays(ApiRole? role, HttpStatusCode expected)
+    {
+        using var client = TestHost.Client(role);
+        var response = await client.GetAsync("/api/recommendations/outcomes");
+        Assert.That(response.StatusCode, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public async Task GetRecommendations_WhenWithDiscounts_AttachesAStoredQuoteToEachItem()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+
+        var result = await GetAsync(client, "user-00007", "?count=4&withDiscounts=true");
+        var offerIds = result.Items.Select(i => i.Discount?.OfferId).OfType<string>().ToList();
+        var stored = await ReadAsync(db => db.Offers.CountAsync(o => offerIds.Contains(o.ExternalId)));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Items, Has.Count.EqualTo(4));
+            Assert.That(result.Items, Has.All.Matches<GetRecommendations.Recommendation>(i => i.Discount != null && i.Discount.ItemId == i.ItemId && i.Discount.Reason.Length > 0));
+            Assert.That(stored, Is.EqualTo(4));
+        });
+    }
+
+    [Test]
+    public async Task PostedClickAndPurchase_WhenTheyCarryTheRecommendationId_AreCountedInOutcomes()
+    {
+        using var shop = TestHost.Client(ApiRole.Shop);
+        using var analyst = TestHost.Client(ApiRole.Analyst);
+        var modelVersion = (await WaitForBlendAsync()).ModelVersion;
+        var before = await OutcomeAsync(analyst, modelVersion);
+        var result = await GetAsync(shop, "user-00011", "?count=5");
+        var item = result.Items[1].ItemId;
+        var click = IngestionTests.Event("ev-rec-click-1", "user-00011", item, "click");
+        click["recommendationId"] = result.RecommendationId;
+        var purchase = IngestionTests.Event("ev-rec-buy-1", "user-00011", item, "purchase", 1_000);
+        purchase["recommendationId"] = result.RecommendationId;
+
+        (await shop.PostAsJsonAsync("/api/events/batch", new { events = new[] { click, purchase } })).EnsureSuccessStatusCode();
+        var after = (await OutcomeAsync(analyst, result.ModelVersion))!;
+        var stored = await ReadAsync(db => db.Events.CountAsync(e => e.RecommendationId == result.RecommendationId));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Impressions - (before?.Impressions ?? 0), Is.EqualTo(5));
+            Assert.That(after.Lists - (before?.Lists ?? 0), Is.EqualTo(1));
+            Assert.That(after.Clicks - (before?.Clicks ?? 0), Is.EqualTo(1));
+            Assert.That(after.Conversions - (before?.Conversions ?? 0), Is.EqualTo(1));
+            Assert.That(after.ClickThroughRate, Is.EqualTo((double)after.Clicks / after.Impressions).Within(1e-6));
+            Assert.That(stored, Is.EqualTo(2));
+        });
+    }
+
+    [Test]
+    public async Task PostedEvent_WhenRecommendationIdIsUnknownForeignOrMissesTheItem_IsRefusedNamingIt()
+    {
+        using var shop = TestHost.Client(ApiRole.Shop);
+        var result = await GetAsync(shop, "user-00012", "?count=3");
+        var notShown = (await GetAsync(shop, "user-00012", "?count=100")).Items.Select(i => i.ItemId).Except(result.Items.Select(i => i.ItemId)).First();
+
+        foreach (var (userId, itemId, recommendationId) in new[]
+                 {
+                     ("user-00012", result.Items[0].ItemId, "rec_000000000000000000000000"),
+                     ("user-00013", result.Items[0].ItemId, result.RecommendationId),
+                     ("user-00012", notShown, result.RecommendationId),
+                     ("user-00012", result.Items[0].ItemId, "../rec"),
+                 })
+        {
+            var click = IngestionTests.Event($"ev-rec-bad-{Guid.NewGuid():N}", userId, itemId, "click");
+            click["recommendationId"] = recommendationId;
+            await (await shop.PostAsJsonAsync("/api/events/batch", new { events = new[] { click } })).AssertFieldErrorAsync("events[0].recommendationId");
+        }
+    }
+
+    [Test]
+    public async Task Blend_WhenTheScorerServes_IsFittedOnHeldOutDataStoredAndUsed()
+    {
+        using var shop = TestHost.Client(ApiRole.Shop);
+        using var analyst = TestHost.Client(ApiRole.Analyst);
+        var blend = await WaitForBlendAsync();
+        var result = await GetAsync(shop, "user-00020");
+        var outcomes = (await analyst.GetFromJsonAsync<GetRecommendationOutcomes.Result>("/api/recommendations/outcomes", TestJson.Options))!;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.BlendVersion, Is.EqualTo(blend.Version));
+            Assert.That(result.ModelVersion, Is.EqualTo(blend.ModelVersion));
+            Assert.That(outcomes.Blends.Select(b => b.Version), Does.Contain(blend.Version));
+            var stored = outcomes.Blends.First(b => b.Version == blend.Version);
+            Assert.That(stored.Weights.Keys, Is.EquivalentTo(RecommendationFeatures.Names));
+            Assert.That(stored.Weights.Values, Has.Some.Not.EqualTo(1.0), "weights are fitted, not the prior's");
+            Assert.That(stored.Metrics.GetProperty("users").GetInt32(), Is.GreaterThan(0));
+            Assert.That(stored.Metrics.GetProperty("positives").GetInt32(), Is.GreaterThan(0));
+        });
+    }
+
+    /// <summary>The fitted blend for the serving scorer; also used by other tests that need background work settled.</summary>
+    internal static async Task<BlendModel> WaitForBlendAsync()
+    {
+        var recommender = TestHost.Factory.Services.GetRequiredService<Recommender>();
+        var scorer = TestHost.Factory.Services.GetRequiredService<Discounts.Core.Scoring.IScorer>();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (waited.Elapsed < Patience)
+        {
+            if (scorer.ActiveVersion is { } version && recommender.FittedBlend is { } blend && blend.ModelVersion == version.Name)
+            {
+                await TestHost.Factory.Services.GetRequiredService<ImpressionLog>().FlushAsync(CancellationToken.None);
+                return blend;
+            }
+
+            await Task.Delay(250);
+        }
+
+        Assert.Fail("No recommendation blend was fitted in time.");
+        throw new InvalidOperationException();
+    }
+
+    private static async Task<GetRecommendationOutcomes.Outcome?> OutcomeAsync(HttpClient analyst, string modelVersion)
+    {
+        var outcomes = (await analyst.GetFromJsonAsync<GetRecommendationOutcomes.Result>("/api/recommendations/outcomes", TestJson.Options))!;
+        return outcomes.ByModelVersion.SingleOrDefault(o => o.ModelVersion == modelVersion);
+    }
+
+    private static async Task WaitForProfileAsync(HttpClient client, string userId)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (waited.Elapsed < Patience)
+        {
+            var response = await client.GetAsync($"/api/users/{userId}/profile");
+            if (response.IsSuccessStatusCode && (await response.Content.ReadFromJsonAsync<GetUserProfile.Result>(TestJson.Options))!.Version > 0)
+            {
+                return;
+            }
+
+            await Task.Delay(250);
+        }
+
+        Assert.Fail($"The profile of {userId} was not built in time.");
+    }
+
+    private static async Task<T> ReadAsync<T>(Func<DiscountsDbContext, Task<T>> read)
+    {
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        return await read(scope.ServiceProvider.GetRequiredService<DiscountsDbContext>());
+    }
+}

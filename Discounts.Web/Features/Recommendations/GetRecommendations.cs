@@ -1,0 +1,199 @@
+using System.Security.Cryptography;
+using Discounts.Core.Data;
+using Discounts.Core.Domain;
+using Discounts.Core.Recommending;
+using Discounts.Core.Scoring;
+using Discounts.Web.Features.Discounts;
+using Discounts.Web.Infrastructure;
+using FluentValidation;
+using Mediator;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Discounts.Web.Features.Recommendations;
+
+public static class GetRecommendations
+{
+    public const int MaxCount = 100;
+
+    private static readonly EventKind[] InterestKinds = [EventKind.View, EventKind.Click, EventKind.Cart, EventKind.Purchase];
+
+    /// <summary>At most this many of the user's latest interactions are read per request.</summary>
+    private const int MaxHistoryEvents = 1_000;
+
+    public sealed record Query(string Id, int Count, bool WithDiscounts) : IQuery<Result>;
+
+    /// <param name="UserId">The shop's id of the user.</param>
+    /// <param name="RecommendationId">Send it back with clicks and purchases (<c>recommendationId</c> on POST /api/events/batch) to attribute them.</param>
+    /// <param name="ModelVersion">The scorer version that re-ranked the list ("none" while no scorer has loaded).</param>
+    /// <param name="BlendVersion">The fitted blend weights used ("prior" until the first fit for this scorer version).</param>
+    /// <param name="Items">Best first.</param>
+    public sealed record Result(string UserId, string RecommendationId, string ModelVersion, string BlendVersion, IReadOnlyList<Recommendation> Items);
+
+    /// <param name="ItemId">The shop's id of the item.</param>
+    /// <param name="Title">The item's title.</param>
+    /// <param name="Category">The item's category.</param>
+    /// <param name="Score">The blend's chance that the user clicks, carts or buys the item (0–1).</param>
+    /// <param name="BuyProbability">The scorer's calibrated p(buy), or null when it could not score the pair.</param>
+    /// <param name="Sources">The candidate sources that proposed the item.</param>
+    /// <param name="Reason">Why, in words, from the source that contributed most.</param>
+    /// <param name="Discount">The discount quote, only with <c>withDiscounts=true</c>.</param>
+    public sealed record Recommendation(
+        string ItemId, string Title, string Category, double Score, double? BuyProbability, IReadOnlyList<string> Sources, string Reason,
+        QuoteDiscount.Quote? Discount);
+
+    public sealed class Validator : AbstractValidator<Query>
+    {
+        public Validator()
+        {
+            RuleFor(q => q.Id).ValidExternalId();
+            RuleFor(q => q.Count).InclusiveBetween(1, MaxCount).WithMessage($"count must be between 1 and {MaxCount}.");
+        }
+    }
+
+    public sealed class Handler(
+        DiscountsDbContext db, Recommender recommender, IScorer scorer, ImpressionLog impressions, ISender sender,
+        IOptions<RecommendationOptions> options, IOptions<Core.Discounting.DiscountingOptions> discountingOptions, TimeProvider clock)
+        : IQueryHandler<Query, Result>
+    {
+        public async ValueTask<Result> Handle(Query query, CancellationToken cancellationToken)
+        {
+            var phase = System.Diagnostics.Stopwatch.GetTimestamp();
+            var user = await db.Users.AsNoTracking().Where(u => u.ExternalId == query.Id).Select(u => new { u.Id }).FirstOrDefaultAsync(cancellationToken)
+                       ?? throw new NotFoundException("User", query.Id);
+            var profile = await db.Profiles.AsNoTracking().Where(p => p.UserId == user.Id)
+                .Select(p => new { p.Version, p.KeywordsJson, p.TopicsJson, p.ProfileText }).FirstOrDefaultAsync(cancellationToken);
+            var events = await db.Events.AsNoTracking().Where(e => e.UserId == user.Id && InterestKinds.Contains(e.Kind))
+                .OrderByDescending(e => e.OccurredAt).Take(MaxHistoryEvents).Select(e => new { e.ItemId, e.Kind }).ToListAsync(cancellationToken);
+            var index = await recommender.GetIndexAsync(cancellationToken);
+            phase = recommender.RecordPhase("load", phase);
+
+            var history = new List<int>(events.Count);
+            var bought = new HashSet<int>();
+            for (var i = events.Count - 1; i >= 0; i--)
+            {
+                if (index.RowOf(events[i].ItemId) is { } row)
+                {
+                    history.Add(row);
+                    if (events[i].Kind == EventKind.Purchase)
+                    {
+                        bought.Add(row);
+                    }
+                }
+            }
+
+            var version = scorer.ActiveVersion;
+            var matrix = recommender.Matrix(index);
+            var vector = version is null || profile is null ? null : recommender.UserVector(user.Id, profile.Version, profile.ProfileText, version);
+            var interests = profile is null ? [] : Recommender.Interests(profile.KeywordsJson, profile.TopicsJson);
+            var candidates = CandidateGenerator.Generate(index, new UserSignals(history, bought, interests, vector), matrix, options.Value.CandidatesPerSource);
+            phase = recommender.RecordPhase("candidates", phase);
+            var probabilities = AddBuyProbabilities(scorer, version, vector, index, candidates);
+            phase = recommender.RecordPhase("scorer", phase);
+
+            var modelVersion = version?.Name ?? "none";
+            var blend = recommender.BlendFor(modelVersion);
+            // With nothing to personalise on, the blend (learned on users who have history or text) has no say: best
+            // sellers first, this week's as the tie-break.
+            var stranger = history.Count == 0 && interests.Count == 0 && vector is null;
+            foreach (var candidate in candidates)
+            {
+                candidate.Score = stranger
+                    ? (candidate.Features[RecommendationFeatures.PopularIndex] + 0.1 * candidate.Features[RecommendationFeatures.TrendingIndex]) / 1.1
+                    : blend.Score(candidate.Features);
+            }
+
+            var ranked = candidates.OrderByDescending(c => c.Score).ThenBy(c => c.Item).ToList();
+            var chosen = Diversity.Apply(ranked, c => index.CategoryOf[c.Item], options.Value.MaxPerCategory, options.Value.DiversityWindow, query.Count);
+
+            phase = recommender.RecordPhase("rank", phase);
+            var recommendationId = "rec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+            var quotes = query.WithDiscounts && chosen.Count > 0
+                ? await QuoteAsync(query.Id, chosen.Select(c => index.Items[c.Item].ExternalId).ToList(), cancellationToken)
+                : new Dictionary<string, QuoteDiscount.Quote>();
+            if (query.WithDiscounts)
+            {
+                recommender.RecordPhase("quotes", phase);
+            }
+
+            var items = chosen.Select(c =>
+            {
+                var item = index.Items[c.Item];
+                return new Recommendation(item.ExternalId, item.Title, item.Category, Math.Round(c.Score, 6),
+                    probabilities?.GetValueOrDefault(c.Item) is { } p && float.IsFinite(p) ? Math.Round(p, 6) : null,
+                    c.Sources.ToList(), RecommendationReasons.Describe(c, blend.StrongestSource(c.Features), index),
+                    quotes.GetValueOrDefault(item.ExternalId));
+            }).ToList();
+
+            var now = clock.GetUtcNow().UtcDateTime;
+            impressions.Add(chosen.Select((c, position) => new RecommendationImpression
+            {
+                RecommendationId = recommendationId,
+                UserId = user.Id,
+                ItemId = index.Items[c.Item].Id,
+                Position = position,
+                Score = c.Score,
+                Sources = string.Join(",", c.Sources),
+                ModelVersion = modelVersion,
+                BlendVersion = stranger ? "popularity" : blend.Version,
+                CreatedAt = now,
+            }));
+            return new Result(query.Id, recommendationId, modelVersion, stranger ? "popularity" : blend.Version, items);
+        }
+
+        /// <summary>Quotes through the discounting slice itself, so its policy, guardrails and audit trail apply unchanged.</summary>
+        private async Task<Dictionary<string, QuoteDiscount.Quote>> QuoteAsync(string userId, List<string> itemIds, CancellationToken cancellationToken)
+        {
+            var quotes = new Dictionary<string, QuoteDiscount.Quote>(StringComparer.Ordinal);
+            foreach (var chunk in itemIds.Chunk(QuoteChunk))
+            {
+                var result = await sender.Send(new QuoteDiscount.Command(userId, chunk, null), cancellationToken);
+                foreach (var quote in result.Quotes)
+                {
+                    quotes[quote.ItemId] = quote;
+                }
+            }
+
+            return quotes;
+        }
+
+        private int QuoteChunk => Math.Max(1, discountingOptions.Value.MaxItemsPerQuote);
+    }
+
+    /// <summary>Fills each candidate's scorer feature with p(buy) (0 where it cannot score); returns p by item row, or null without a scorer.</summary>
+    public static Dictionary<int, float>? AddBuyProbabilities(IScorer scorer, ScorerVersion? version, float[]? vector, CatalogueIndex index, List<Candidate> candidates)
+    {
+        if (version is null || vector is null || candidates.Count == 0)
+        {
+            return null;
+        }
+
+        var scored = scorer.ScoreUserVector(version, vector, candidates.Select(c => index.Items[c.Item].Id).ToList());
+        if (scored is null)
+        {
+            return null;
+        }
+
+        var byItem = new Dictionary<int, float>(candidates.Count);
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var p = scored.Probabilities[i];
+            byItem[candidates[i].Item] = p;
+            candidates[i].Features[RecommendationFeatures.ScorerIndex] = float.IsFinite(p) ? p : 0;
+        }
+
+        return byItem;
+    }
+
+    public static void Map(RouteGroupBuilder group) =>
+        group.MapGet("/users/{id}/recommendations", async (string id, int? count, bool? withDiscounts, ISender sender, CancellationToken cancellationToken) =>
+                TypedResults.Ok(await sender.Send(new Query(id, count ?? 10, withDiscounts ?? false), cancellationToken)))
+            .WithName("GetRecommendations")
+            .WithSummary("Recommend items for a user, each with its score, sources and reason")
+            .WithDescription("Candidates from co-occurrence, profile text, scorer embeddings, popularity, trending and new items, re-ranked by the "
+                             + "active scorer's p(buy) and a blend learned on held-out data, with at most N items of one category in the top 10. "
+                             + "Already-bought items are left out unless their category is consumable. withDiscounts=true attaches a stored discount quote to each item.")
+            .RequireAuthorization(Policies.Shop)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+}

@@ -1,0 +1,19 @@
+using Discounts.Core.Recommending;
+using Discounts.Web.Features.Recommendations;
+
+namespace Discounts.Web.Infrastructure;
+
+public static class RecommendationsSetup
+{
+    public static IServiceCollection AddDiscountsRecommendations(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RecommendationOptions>().Bind(configuration.GetSection(RecommendationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<Recommender>();
+        services.AddSingleton<ImpressionLog>();
+        services.AddHostedService(sp => sp.GetRequiredService<ImpressionLog>());
+        // After the database initialiser (registered earlier), so the schema exists and the demo shop is seeded.
+        services.AddHostedService<RecommendationRefresher>();
+        services.AddTransient<FitRecommendationBlend.Job>();
+        return services;
+    }
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Load test of GET /api/users/{id}/recommendations against a Release build on 127.0.0.1, next to /health/live (the
+# host's ceiling). Starts its own server on a temporary data directory (the demo shop is seeded on first start),
+# waits until the scorer serves and the blend is fitted, warms the per-user embedding cache, then runs wrk.
+#
+#   docs/scripts/load-recommendations.sh [--items N] [--connections C] [--duration D] [--threads T] [--keep]
+#
+# --items N grows the catalogue to N items first (generated items posted through POST /api/items/batch, then a restart
+# so the scorer embeds all of them). Needs: dotnet, wrk (apt-get install -y wrk), curl, python3.
+set -euo pipefail
+
+ITEMS=0 CONNECTIONS=32 DURATION=30s THREADS=2 KEEP=0 PORT=${PORT:-5190}
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --items) ITEMS=$2; shift 2 ;;
+    --connections) CONNECTIONS=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+DATA=$(mktemp -d /tmp/discounts-load-XXXX)
+KEY="load-test-admin-key-$(date +%s)-0123456789"
+URL="http://127.0.0.1:$PORT"
+LOG="$DATA/server.log"
+SERVER=""
+
+cleanup() {
+  [[ -n "$SERVER" ]] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true
+  [[ $KEEP == 1 ]] || rm -rf "$DATA"
+}
+trap cleanup EXIT
+
+start_server() {
+  # One Admin key without a practical rate limit, so the test measures the endpoint and not the limiter.
+  Storage__DataDirectory="$DATA" Auth__Keys__0__Key="$KEY" Auth__Keys__0__Role=Admin Auth__Keys__0__PermitsPerSecond=1000000 \
+    Training__FirstRunOnSeed=false Logging__LogLevel__Default=Warning Logging__LogLevel__Discounts=Information \
+    ${EXTRA_ENV:-} dotnet "$ROOT/Discounts.Web/bin/Release/net10.0/Discounts.Web.dll" --urls "$URL" >>"$LOG" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 600); do
+    curl -sf "$URL/health/ready" >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  echo "server did not become ready; see $LOG" >&2; exit 1
+}
+
+wait_for_blend() {
+  # Ready for load once a response names a fitted blend (the scorer serves and the index is built).
+  for _ in $(seq 1 1200); do
+    if curl -sf -H "X-Api-Key: $KEY" "$URL/api/users/user-00001/recommendations?count=1" | grep -q '"blendVersion":"blend-'; then
+      return 0
+    fi
+    sleep 1
+  done
+  echo "no fitted blend after 20 minutes; see $LOG" >&2; exit 1
+}
+
+echo "building Release..." >&2
+(cd "$ROOT" && dotnet build Discounts.Web -c Release -v q -nologo >/dev/null)
+start_server
+
+if [[ $ITEMS -gt 0 ]]; then
+  echo "growing the catalogue to $ITEMS items..." >&2
+  python3 - "$URL" "$KEY" "$ITEMS" <<'PY'
+import json, random, sys, urllib.request
+url, key, target = sys.argv[1], sys.argv[2], int(sys.argv[3])
+existing = 0
+cursor = None
+while True:
+    r = json.load(urllib.request.urlopen(urllib.request.Request(f"{url}/api/items?limit=1000" + (f"&cursor={cursor}" if cursor else ""), headers={"X-Api-Key": key})))
+    existing += len(r["items"]); cursor = r.get("nextCursor")
+    if not cursor: break
+rng = random.Random(17)
+cats = {"Skincare": ["serum", "cleanser", "toner"], "Outdoor": ["tent", "backpack", "headlamp"], "Kitchen": ["skillet", "kettle", "blender"],
+        "Books": ["novel", "cookbook", "thriller"], "Electronics": ["charger", "speaker", "headphones"], "Snacks": ["granola", "trail mix", "crisps"]}
+words = ["organic", "ultralight", "wireless", "vegan", "classic", "premium", "compact", "hydrating", "family", "travel", "matte", "roast"]
+need = target - existing
+batch = []
+def send(batch):
+    body = json.dumps({"items": batch}).encode()
+    urllib.request.urlopen(urllib.request.Request(f"{url}/api/items/batch", data=body, method="POST",
+                           headers={"X-Api-Key": key, "Content-Type": "application/json"})).read()
+for i in range(need):
+    cat = rng.choice(list(cats)); noun = rng.choice(cats[cat])
+    batch.append({"id": f"gen-{i:07d}", "title": f"{rng.choice(words).title()} {rng.choice(words)} {noun} {i}", "category": cat,
+                  "brand": f"Brand{rng.randrange(500)}", "priceCents": rng.randrange(300, 30000), "costCents": 100})
+    if len(batch) == 10000: send(batch); batch = []
+if batch: send(batch)
+print(f"added {need} items to {existing}", file=sys.stderr)
+PY
+  # A restart, so the scorer embeds the whole catalogue when it loads.
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+  start_server
+fi
+
+wait_for_blend
+LUA="$DATA/recommendations.lua"
+cat >"$LUA" <<LUAEOF
+local counter = 0
+wrk.headers["X-Api-Key"] = "$KEY"
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", string.format("/api/users/user-%05d/recommendations?count=10", (counter % 1000) + 1))
+end
+LUAEOF
+
+echo "warming the user-embedding cache (every demo user once)..." >&2
+for i in $(seq 1 1000); do curl -sf -o /dev/null -H "X-Api-Key: $KEY" "$URL/api/users/user-$(printf %05d "$i")/recommendations?count=10"; done
+
+echo "== /health/live (ceiling), $CONNECTIONS connections, $DURATION"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$URL/health/live"
+echo "== /api/users/{id}/recommendations?count=10 over 1,000 users, $CONNECTIONS connections, $DURATION"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$LUA" "$URL"
+grep -E "Recommendation index built|blend .* fitted|now serving" "$LOG" | tail -4 >&2 || true
