@@ -18,6 +18,7 @@ public sealed class DiscountsDbContext(DbContextOptions<DiscountsDbContext> opti
     public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
     public DbSet<ProfileRefreshRequest> ProfileRefreshRequests => Set<ProfileRefreshRequest>();
     public DbSet<TextModelRecord> TextModels => Set<TextModelRecord>();
+    public DbSet<ErasedUser> ErasedUsers => Set<ErasedUser>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -112,6 +113,12 @@ public sealed class DiscountsDbContext(DbContextOptions<DiscountsDbContext> opti
             campaign.Property(c => c.Name).HasMaxLength(Limits.NameLength);
             // The database itself refuses an overspend, whatever the application does.
             campaign.ToTable(t => t.HasCheckConstraint("CK_Campaigns_Budget", "SpentCents >= 0 AND SpentCents <= BudgetCents"));
+        });
+
+        modelBuilder.Entity<ErasedUser>(erased =>
+        {
+            erased.HasIndex(e => e.ExternalIdSha256);
+            erased.Property(e => e.ExternalIdSha256).HasMaxLength(64);
         });
 
         modelBuilder.Entity<TrainingRun>(run =>
