@@ -35,23 +35,47 @@ public sealed partial class ScorerActivation(
         return swap;
     }
 
-    /// <summary>At startup: the registry's active version when it loads, else the base model.</summary>
+    /// <summary>
+    /// At startup: the registry's active version when it loads; else the most recently active earlier version that
+    /// loads (the registry is corrected to say so); else the base model. A refused file is logged with the reason.
+    /// </summary>
     public async Task LoadAtStartupAsync(CancellationToken cancellationToken)
     {
-        var active = await db.ModelVersions.AsNoTracking().Where(m => m.Status == ModelStatus.Active)
-            .OrderByDescending(m => m.ActivatedAt).FirstOrDefaultAsync(cancellationToken);
-        if (active is not null)
+        var versions = await db.ModelVersions.Where(m => m.Status == ModelStatus.Active || (m.Status == ModelStatus.Retired && m.ActivatedAt != null))
+            .ToListAsync(cancellationToken);
+        var ordered = versions.OrderByDescending(m => m.Status == ModelStatus.Active).ThenByDescending(m => m.ActivatedAt).ToList();
+        var refused = new List<ModelVersion>();
+        foreach (var version in ordered)
         {
             try
             {
-                await PublishAsync(active, cancellationToken);
-                return;
+                await PublishAsync(version, cancellationToken);
             }
             catch (Exception error) when (error is InvalidDataException or IOException or Weights.WeightMismatchException)
             {
-                LogActiveRefused(logger, active.Id, error.Message);
+                LogVersionRefused(logger, version.Id, version.Name, error.Message);
+                refused.Add(version);
+                continue;
             }
+
+            if (version.Status != ModelStatus.Active)
+            {
+                foreach (var bad in refused.Where(v => v.Status == ModelStatus.Active)) bad.Status = ModelStatus.Retired;
+                version.Status = ModelStatus.Active;
+                await db.SaveChangesAsync(cancellationToken);
+                LogFellBack(logger, version.Id, version.Name, refused.Count);
+            }
+
+            return;
         }
+
+        if (refused.Count > 0)
+        {
+            foreach (var bad in refused.Where(v => v.Status == ModelStatus.Active)) bad.Status = ModelStatus.Retired;
+            await db.SaveChangesAsync(cancellationToken);
+            LogAllRefused(logger, refused.Count);
+        }
+
         await PublishBaseAsync(cancellationToken);
     }
 
@@ -70,6 +94,12 @@ public sealed partial class ScorerActivation(
         return host.Publish(snapshot);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Active model version {ModelVersionId} was refused at startup ({Reason}); serving the base model")]
-    private static partial void LogActiveRefused(ILogger logger, long modelVersionId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model version {ModelVersionId} ({Name}) was refused at startup: {Reason}")]
+    private static partial void LogVersionRefused(ILogger logger, long modelVersionId, string name, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Fell back to the last good model version {ModelVersionId} ({Name}) after {Refused} refused; it is now the active version")]
+    private static partial void LogFellBack(ILogger logger, long modelVersionId, string name, int refused);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No registered model version loaded ({Refused} refused); serving the base model")]
+    private static partial void LogAllRefused(ILogger logger, int refused);
 }
