@@ -92,6 +92,28 @@ public sealed class ModelFallbackTests
     }
 
     [Test]
+    public async Task ActivateAsync_WhenTwoActivationsOverlap_ExactlyOneVersionIsActiveAndItIsTheOneServing()
+    {
+        var first = await RegisterAsync("first", ModelStatus.Candidate, DateTime.UtcNow.AddHours(-2));
+        var second = await RegisterAsync("second", ModelStatus.Active, DateTime.UtcNow.AddHours(-1));
+        using var host = new ScorerHost();
+        var options = new DbContextOptionsBuilder<DiscountsDbContext>().UseDiscountsSqlite(paths).Options;
+
+        for (var round = 0; round < 20; round++)
+        {
+            await using var one = new DiscountsDbContext(options);
+            await using var two = new DiscountsDbContext(options);
+            await Task.WhenAll(
+                Task.Run(() => Activation(host, new ListLogger(), one).ActivateAsync(first.Id, CancellationToken.None)),
+                Task.Run(() => Activation(host, new ListLogger(), two).ActivateAsync(second.Id, CancellationToken.None)));
+
+            var active = await db.ModelVersions.AsNoTracking().Where(m => m.Status == ModelStatus.Active).Select(m => m.Id).ToListAsync();
+            Assert.That(active, Has.Count.EqualTo(1), $"round {round}");
+            Assert.That(host.ActiveVersion?.ModelVersionId, Is.EqualTo(active[0]), $"round {round}: the registry names the version serving");
+        }
+    }
+
+    [Test]
     public void CreateBase_WhenConfiguredBaseModelFolderIsMissing_SaysWhichSettingAndWhatToPutThere()
     {
         var training = Options.Create(new TrainingOptions { Device = "cpu", BaseModelPath = Path.Combine(dataDirectory, "no-such-model") });
@@ -115,8 +137,8 @@ public sealed class ModelFallbackTests
         Assert.That(error!.Message, Does.Contain("Training:BaseModelPath").And.Contain("model.safetensors"));
     }
 
-    private ScorerActivation Activation(ScorerHost host, ILogger<ScorerActivation> logger) =>
-        new(db, models, host, Options.Create(new FineTuneOptions { ScorerBase = ScorerBase.Tiny }), TimeProvider.System, logger);
+    private ScorerActivation Activation(ScorerHost host, ILogger<ScorerActivation> logger, DiscountsDbContext? context = null) =>
+        new(context ?? db, models, host, Options.Create(new FineTuneOptions { ScorerBase = ScorerBase.Tiny }), TimeProvider.System, logger);
 
     private async Task<ModelVersion> RegisterAsync(string name, ModelStatus status, DateTime activatedAt)
     {

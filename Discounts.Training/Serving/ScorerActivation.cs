@@ -17,6 +17,8 @@ public sealed partial class ScorerActivation(
     TimeProvider clock,
     ILogger<ScorerActivation> logger)
 {
+    private static readonly SemaphoreSlim Activations = new(1, 1);
+
     /// <summary>
     /// Loads and publishes a registered version, then marks it active and the previous one retired. A file that fails
     /// its checksum or its sanity checks throws before the publish, and the old snapshot keeps serving.
@@ -24,15 +26,26 @@ public sealed partial class ScorerActivation(
     /// <returns>How long the reference exchange itself took.</returns>
     public async Task<TimeSpan> ActivateAsync(long modelVersionId, CancellationToken cancellationToken)
     {
-        var version = await db.ModelVersions.SingleAsync(m => m.Id == modelVersionId, cancellationToken);
-        var swap = await PublishAsync(version, cancellationToken);
-        var now = clock.GetUtcNow().UtcDateTime;
-        foreach (var active in await db.ModelVersions.Where(m => m.Status == ModelStatus.Active && m.Id != version.Id).ToListAsync(cancellationToken))
-            active.Status = ModelStatus.Retired;
-        version.Status = ModelStatus.Active;
-        version.ActivatedAt = now;
-        await db.SaveChangesAsync(CancellationToken.None);
-        return swap;
+        // One activation at a time: two overlapping ones could publish in one order and record in the other, or each
+        // retire the other and leave no version marked active.
+        await Activations.WaitAsync(cancellationToken);
+        try
+        {
+            var version = await db.ModelVersions.AsNoTracking().SingleAsync(m => m.Id == modelVersionId, cancellationToken);
+            var swap = await PublishAsync(version, cancellationToken);
+            var now = clock.GetUtcNow().UtcDateTime;
+            await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
+            await db.ModelVersions.Where(m => m.Status == ModelStatus.Active && m.Id != modelVersionId)
+                .ExecuteUpdateAsync(m => m.SetProperty(x => x.Status, ModelStatus.Retired), CancellationToken.None);
+            await db.ModelVersions.Where(m => m.Id == modelVersionId)
+                .ExecuteUpdateAsync(m => m.SetProperty(x => x.Status, ModelStatus.Active).SetProperty(x => x.ActivatedAt, now), CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
+            return swap;
+        }
+        finally
+        {
+            Activations.Release();
+        }
     }
 
     /// <summary>
@@ -63,7 +76,8 @@ public sealed partial class ScorerActivation(
                 foreach (var bad in refused.Where(v => v.Status == ModelStatus.Active)) bad.Status = ModelStatus.Retired;
                 version.Status = ModelStatus.Active;
                 await db.SaveChangesAsync(cancellationToken);
-                LogFellBack(logger, version.Id, version.Name, refused.Count);
+                if (refused.Count > 0) LogFellBack(logger, version.Id, version.Name, refused.Count);
+                else LogRestored(logger, version.Id, version.Name);
             }
 
             return;
@@ -99,6 +113,9 @@ public sealed partial class ScorerActivation(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Fell back to the last good model version {ModelVersionId} ({Name}) after {Refused} refused; it is now the active version")]
     private static partial void LogFellBack(ILogger logger, long modelVersionId, string name, int refused);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No model version was marked active; serving the most recently active one, {ModelVersionId} ({Name}), and marking it active")]
+    private static partial void LogRestored(ILogger logger, long modelVersionId, string name);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No registered model version loaded ({Refused} refused); serving the base model")]
     private static partial void LogAllRefused(ILogger logger, int refused);

@@ -66,6 +66,10 @@ while [[ $(science GET /api/models | grep -o '"id":[0-9]*' | wc -l) -lt 2 ]]; do
 done
 versions=$(science GET /api/models | grep -o '"id":[0-9]*' | sed 's/.*://' | head -2 | tr '\n' ' ')
 read -r v_new v_old <<<"$versions"
+# Let start-up work settle before measuring: the scorer's background load, and the uplift model the first quote loads.
+until [[ $(science GET /api/models | field servingName) != null ]]; do sleep 1; done
+curl -sf -o /dev/null -X POST -H "X-Api-Key: $shop_key" -H 'Content-Type: application/json' "$base/api/discounts/quotes" \
+  -d '{"userId":"user-00001","itemIds":["sku-000001"]}'
 echo "model versions $v_old and $v_new registered; serving $(science GET /api/models | field servingName)"
 
 # One user and three items per request, drawn at random from the demo shop's 1,000 users and 2,000 items.
