@@ -3,6 +3,7 @@ using Discounts.Web.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace Discounts.Tests;
 
@@ -59,6 +60,10 @@ public class DiscountsFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        // Every log line of the host, Debug and up (EF Core's chatty Debug aside), for the tests that scan logs for personal data.
+        builder.ConfigureLogging(logging => logging.AddProvider(CapturedLogs.Instance)
+            .AddFilter<CapturedLogs>(null, LogLevel.Debug)
+            .AddFilter<CapturedLogs>("Microsoft.EntityFrameworkCore", LogLevel.Information));
         builder.ConfigureAppConfiguration((_, configuration) =>
         {
             var settings = new Dictionary<string, string?>

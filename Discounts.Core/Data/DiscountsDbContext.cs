@@ -32,6 +32,7 @@ public class DiscountsDbContext : DbContext
     public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
     public DbSet<ProfileRefreshRequest> ProfileRefreshRequests => Set<ProfileRefreshRequest>();
     public DbSet<TextModelRecord> TextModels => Set<TextModelRecord>();
+    public DbSet<ErasedUser> ErasedUsers => Set<ErasedUser>();
     public DbSet<RecommendationImpression> RecommendationImpressions => Set<RecommendationImpression>();
     public DbSet<RecommendationBlend> RecommendationBlends => Set<RecommendationBlend>();
     public DbSet<NodeHeartbeat> NodeHeartbeats => Set<NodeHeartbeat>();
@@ -137,6 +138,12 @@ public class DiscountsDbContext : DbContext
             campaign.Property(c => c.Name).HasMaxLength(Limits.NameLength);
             // The database itself refuses an overspend, whatever the application does.
             campaign.ToTable(t => t.HasCheckConstraint("CK_Campaigns_Budget", $"{Column("SpentCents")} >= 0 AND {Column("SpentCents")} <= {Column("BudgetCents")}"));
+        });
+
+        modelBuilder.Entity<ErasedUser>(erased =>
+        {
+            erased.HasIndex(e => e.ExternalIdSha256);
+            erased.Property(e => e.ExternalIdSha256).HasMaxLength(64);
         });
 
         modelBuilder.Entity<TrainingRun>(run =>

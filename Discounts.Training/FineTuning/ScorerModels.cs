@@ -56,6 +56,7 @@ public sealed class ScorerModels(IOptions<FineTuneOptions> options, IOptions<Tra
             var folder = string.IsNullOrWhiteSpace(training.Value.BaseModelPath)
                 ? new BaseModelStore(paths.Root).EnsureConverted()
                 : training.Value.BaseModelPath;
+            HuggingFaceBertFolder.EnsureComplete(folder, "Training:BaseModelPath");
             var config = BertConfig.FromJsonFile(Path.Combine(folder, HuggingFaceBertFolder.ConfigFile)) with
             {
                 HiddenDropoutProb = dropout, AttentionProbsDropoutProb = dropout,

@@ -62,6 +62,12 @@ public static class TrainingData
             .OrderBy(e => e.Id)
             .Select(e => new { e.Id, e.UserId, e.ItemId, e.Kind, e.OccurredAt })
             .ToListAsync(cancellationToken);
+        var erased = await ErasedUsersAsync(db, cancellationToken);
+        if (erased.Count > 0)
+        {
+            events = events.Where(e => !erased.TryGetValue(e.UserId, out var erasedAt) || e.OccurredAt > erasedAt).ToList();
+        }
+
         if (items.Count == 0 || !events.Any(e => e.Kind == EventKind.Purchase))
             throw new InvalidOperationException("The shop has no purchases to learn from.");
 
@@ -92,7 +98,7 @@ public static class TrainingData
         random.Shuffle(heldOut);
         heldOut = heldOut.Length > hp.MaxValidationUsers ? heldOut[..hp.MaxValidationUsers] : heldOut;
 
-        var userTexts = await UserTextsAsync(db, before.Where(e => e.Kind == EventKind.Purchase).Select(e => (e.UserId, categories[e.ItemId])), cutoff, cancellationToken);
+        var userTexts = await UserTextsAsync(db, before.Where(e => e.Kind == EventKind.Purchase).Select(e => (e.UserId, categories[e.ItemId])), cutoff, erased, cancellationToken);
         var keys = string.Join("\n", train.Select(e => e.Key)) + "\n--\n" + string.Join("\n", validation.Select(e => e.Key));
         var snapshot = new DatasetSnapshot(
             items.Count,
@@ -155,15 +161,43 @@ public static class TrainingData
     /// over texts written and categories bought before the cutoff.
     /// </summary>
     private static async Task<Dictionary<long, string>> UserTextsAsync(
-        DiscountsDbContext db, IEnumerable<(long UserId, string Category)> purchases, DateTime cutoff, CancellationToken cancellationToken)
+        DiscountsDbContext db, IEnumerable<(long UserId, string Category)> purchases, DateTime cutoff, IReadOnlyDictionary<long, DateTime> erased,
+        CancellationToken cancellationToken)
     {
         var users = await db.Users.AsNoTracking().Select(u => u.Id).ToListAsync(cancellationToken);
+        // A re-created user's stored profile may fold in re-sent pre-erasure text, so theirs is rebuilt from what is left.
         var profiles = await db.Profiles.AsNoTracking().Where(p => p.ProfileText != "")
             .ToDictionaryAsync(p => p.UserId, p => p.ProfileText, cancellationToken);
+        foreach (var userId in erased.Keys)
+        {
+            profiles.Remove(userId);
+        }
+
         var texts = (await db.UserTexts.AsNoTracking().Where(t => t.OccurredAt < cutoff)
-                .OrderByDescending(t => t.OccurredAt).Select(t => new { t.UserId, t.Text }).ToListAsync(cancellationToken))
+                .OrderByDescending(t => t.OccurredAt).Select(t => new { t.UserId, t.Text, t.OccurredAt }).ToListAsync(cancellationToken))
+            .Where(t => !erased.TryGetValue(t.UserId, out var erasedAt) || t.OccurredAt > erasedAt)
             .ToLookup(t => t.UserId, t => t.Text);
         var bought = purchases.ToLookup(p => p.UserId, p => p.Category);
         return users.ToDictionary(id => id, id => profiles.GetValueOrDefault(id) ?? UserSide.UserSideText(texts[id], bought[id]));
+    }
+
+    /// <summary>
+    /// Current users whose id was erased before (DELETE /api/users/{id}), with the latest erasure time: anything of
+    /// theirs dated up to then is data the shop re-sent after the erasure and is never trained on.
+    /// </summary>
+    public static async Task<Dictionary<long, DateTime>> ErasedUsersAsync(DiscountsDbContext db, CancellationToken cancellationToken)
+    {
+        var tombstones = (await db.ErasedUsers.AsNoTracking().Select(e => new { e.ExternalIdSha256, e.ErasedAt }).ToListAsync(cancellationToken))
+            .GroupBy(e => e.ExternalIdSha256, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Max(e => e.ErasedAt), StringComparer.Ordinal);
+        if (tombstones.Count == 0) return new Dictionary<long, DateTime>();
+        var users = await db.Users.AsNoTracking().Select(u => new { u.Id, u.ExternalId }).ToListAsync(cancellationToken);
+        var erased = new Dictionary<long, DateTime>();
+        foreach (var user in users)
+        {
+            if (tombstones.TryGetValue(ErasedUser.HashOf(user.ExternalId), out var erasedAt)) erased[user.Id] = erasedAt;
+        }
+
+        return erased;
     }
 }

@@ -15,6 +15,9 @@ public static class TorchRuntimeServiceCollectionExtensions
         services.AddOptions<TrainingOptions>()
             .Bind(configuration.GetSection(TrainingOptions.SectionName))
             .ValidateDataAnnotations()
+            // A wrong base model path stops the host at start, naming the setting, instead of failing the first load.
+            .Validate(o => string.IsNullOrWhiteSpace(o.BaseModelPath) || Weights.HuggingFaceBertFolder.MissingFiles(o.BaseModelPath).Count == 0,
+                "Training:BaseModelPath must be a Hugging Face BERT folder holding config.json, vocab.txt and model.safetensors; leave it empty to use the packaged all-MiniLM-L6-v2.")
             .ValidateOnStart();
         services.AddSingleton<TorchRuntime>();
         services.AddSingleton<BaseModelLoader>();

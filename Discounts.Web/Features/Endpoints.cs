@@ -27,6 +27,7 @@ public static class Endpoints
         ListUsers.Map(users);
         UpsertUser.Map(users);
         GetUserProfile.Map(users);
+        EraseUser.Map(users);
 
         var events = api.MapGroup("/events").WithTags("Events");
         IngestEvents.Map(events);

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Discounts.Core.Data;
+using Discounts.Core.Domain;
 using Discounts.Training.FineTuning;
 using Discounts.Training.Serving;
 using Discounts.Web.Features.Training;
@@ -29,6 +31,7 @@ public static class TrainingSetup
         services.AddScorer(configuration);
         services.AddTransient<FineTuneScorer.Job>();
         services.AddTransient<FineTuneScorer.ScheduledJob>();
+        services.AddHostedService<InterruptedTrainingRuns>();
         services.AddHostedService<FirstFineTune>();
         return services;
     }
@@ -59,4 +62,51 @@ internal sealed partial class FirstFineTune(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Queued the first fine-tune of this shop as run {RunId}")]
     private static partial void LogQueued(ILogger logger, long runId);
+}
+
+/// <summary>
+/// A run still marked running when the host starts was cut off by a crash or a kill (the training worker lives in this
+/// process). It is queued again once and resumes from its last epoch checkpoint; cut off a second time, it is marked
+/// failed, so a run that kills the host cannot loop. Only runs started before this process are touched.
+/// </summary>
+internal sealed partial class InterruptedTrainingRuns(IServiceScopeFactory scopes, TimeProvider clock, ILogger<InterruptedTrainingRuns> logger) : IHostedService
+{
+    public const string ResumedNote = "The host stopped during this run; it was resumed from its last checkpoint";
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var processStarted = Process.GetCurrentProcess().StartTime.ToUniversalTime();
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var interrupted = await db.TrainingRuns
+            .Where(r => r.Status == TrainingRunStatus.Running && (r.StartedAt == null || r.StartedAt < processStarted))
+            .ToListAsync(cancellationToken);
+        foreach (var run in interrupted)
+        {
+            if (run.Error?.StartsWith(ResumedNote, StringComparison.Ordinal) == true)
+            {
+                run.Status = TrainingRunStatus.Failed;
+                run.FinishedAt = clock.GetUtcNow().UtcDateTime;
+                run.Error = "The host stopped twice during this run; it is marked failed. Start a new run.";
+                LogFailed(logger, run.Id);
+            }
+            else
+            {
+                run.Error = $"{ResumedNote} ({clock.GetUtcNow().UtcDateTime:O}).";
+                run.JobId = scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>()
+                    .Enqueue<FineTuneScorer.Job>(job => job.RunAsync(run.Id, null, CancellationToken.None));
+                LogResumed(logger, run.Id);
+            }
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Training run {RunId} was interrupted by a host stop; queued again to resume from its checkpoint")]
+    private static partial void LogResumed(ILogger logger, long runId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Training run {RunId} was interrupted by a host stop a second time; marked failed")]
+    private static partial void LogFailed(ILogger logger, long runId);
 }

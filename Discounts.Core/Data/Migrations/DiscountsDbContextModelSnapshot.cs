@@ -61,6 +61,28 @@ namespace Discounts.Core.Data.Migrations
                         });
                 });
 
+            modelBuilder.Entity("Discounts.Core.Domain.ErasedUser", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("ErasedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ExternalIdSha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ExternalIdSha256");
+
+                    b.ToTable("ErasedUsers");
+                });
+
             modelBuilder.Entity("Discounts.Core.Domain.InteractionEvent", b =>
                 {
                     b.Property<long>("Id")
