@@ -68,6 +68,30 @@ namespace Discounts.Core.Data.Migrations.Postgres
                         });
                 });
 
+            modelBuilder.Entity("Discounts.Core.Domain.ErasedUser", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("ErasedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("ExternalIdSha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .UseCollation("C");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ExternalIdSha256");
+
+                    b.ToTable("ErasedUsers");
+                });
+
             modelBuilder.Entity("Discounts.Core.Domain.InteractionEvent", b =>
                 {
                     b.Property<long>("Id")
@@ -100,6 +124,11 @@ namespace Discounts.Core.Data.Migrations.Postgres
                     b.Property<long?>("PriceCents")
                         .HasColumnType("bigint");
 
+                    b.Property<string>("RecommendationId")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .UseCollation("C");
+
                     b.Property<long>("UserId")
                         .HasColumnType("bigint");
 
@@ -109,6 +138,8 @@ namespace Discounts.Core.Data.Migrations.Postgres
                         .IsUnique();
 
                     b.HasIndex("OfferId");
+
+                    b.HasIndex("RecommendationId");
 
                     b.HasIndex("ItemId", "Kind");
 
@@ -415,6 +446,110 @@ namespace Discounts.Core.Data.Migrations.Postgres
                     b.ToTable("ProfileRefreshRequests");
                 });
 
+            modelBuilder.Entity("Discounts.Core.Domain.RecommendationBlend", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("FittedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("MetricsJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.Property<string>("ModelVersion")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .UseCollation("C");
+
+                    b.Property<string>("Version")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .UseCollation("C");
+
+                    b.Property<string>("WeightsJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .UseCollation("C");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Version")
+                        .IsUnique();
+
+                    b.HasIndex("ModelVersion", "FittedAt");
+
+                    b.ToTable("RecommendationBlends");
+                });
+
+            modelBuilder.Entity("Discounts.Core.Domain.RecommendationImpression", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("BlendVersion")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .UseCollation("C");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("ItemId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("ModelVersion")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .UseCollation("C");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("RecommendationId")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .UseCollation("C");
+
+                    b.Property<double>("Score")
+                        .HasColumnType("double precision");
+
+                    b.Property<string>("Sources")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .UseCollation("C");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ItemId");
+
+                    b.HasIndex("ModelVersion");
+
+                    b.HasIndex("UserId");
+
+                    b.HasIndex("RecommendationId", "ItemId")
+                        .IsUnique();
+
+                    b.ToTable("RecommendationImpressions");
+                });
+
             modelBuilder.Entity("Discounts.Core.Domain.TextModelRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -715,6 +850,21 @@ namespace Discounts.Core.Data.Migrations.Postgres
                     b.HasOne("Discounts.Core.Domain.User", null)
                         .WithOne()
                         .HasForeignKey("Discounts.Core.Domain.ProfileRefreshRequest", "UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Discounts.Core.Domain.RecommendationImpression", b =>
+                {
+                    b.HasOne("Discounts.Core.Domain.Item", null)
+                        .WithMany()
+                        .HasForeignKey("ItemId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Discounts.Core.Domain.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
