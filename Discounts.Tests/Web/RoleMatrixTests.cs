@@ -45,9 +45,9 @@ public sealed partial class RoleMatrixTests
         ["PUT /api/users/{id}"] = Shop,
         ["DELETE /api/users/{id}"] = AdminOnly,
         ["GET /api/users/{id}/profile"] = ShopAndRead,
-        // Being added in parallel; listed so the matrix is ready when they land.
-        ["GET /api/users/{id}/recommendations"] = ShopAndRead,
+        ["GET /api/users/{id}/recommendations"] = Shop,
         ["GET /api/recommendations/outcomes"] = Read,
+        ["GET /api/dashboard/counts"] = Read,
 
         ["POST /api/events/batch"] = Shop,
         ["POST /api/texts/batch"] = Shop,
@@ -58,14 +58,18 @@ public sealed partial class RoleMatrixTests
         ["POST /api/discounts/uplift-model/train"] = Science,
         ["GET /api/discounts/policy-evaluation"] = Read,
         ["GET /api/discounts/audit"] = Read,
+        ["GET /api/discounts/activity"] = Read,
+        ["GET /api/discounts/uplift-evaluation"] = Read,
 
         ["POST /api/training/runs"] = Science,
         ["GET /api/training/runs"] = Read,
         ["GET /api/training/runs/{id:long}"] = Read,
         ["POST /api/training/runs/{id:long}/cancel"] = Science,
         ["GET /api/training/runs/{id:long}/loss"] = Read,
+        ["GET /api/training/runs/{id:long}/metrics"] = Read,
 
         ["GET /api/models"] = Read,
+        ["GET /api/models/nodes"] = Read,
         ["POST /api/models/{id:long}/activate"] = Science,
     };
 
@@ -84,6 +88,12 @@ public sealed partial class RoleMatrixTests
         ["POST /api/training/runs"] = """{"epochs": 0}""",
         ["PUT /api/users/{id}"] = """{"createdAt": "2026-01-01T00:00:00"}""",
         ["PUT /api/items/{id}"] = """{"priceCents": -1}""",
+    };
+
+    /// <summary>Queries that validation refuses, for reads that would otherwise do expensive work (a model fit).</summary>
+    private static readonly Dictionary<string, string> Queries = new(StringComparer.Ordinal)
+    {
+        ["GET /api/discounts/uplift-evaluation"] = "?holdoutShare=2",
     };
 
     private const string RefusedId = "-matrix-probe";
@@ -168,7 +178,7 @@ public sealed partial class RoleMatrixTests
         var route = endpoint[(space + 1)..];
         var path = RouteParameter().Replace(route, m =>
             m.Groups["optional"].Success ? "" : m.Groups["constraint"].Value.Contains("long", StringComparison.Ordinal) ? MissingNumericId : RefusedId);
-        using var request = new HttpRequestMessage(new HttpMethod(method), path.TrimEnd('/'));
+        using var request = new HttpRequestMessage(new HttpMethod(method), path.TrimEnd('/') + Queries.GetValueOrDefault(endpoint, ""));
         if (method is "POST" or "PUT" or "PATCH")
         {
             request.Content = new StringContent(Bodies.GetValueOrDefault(endpoint, "{}"), Encoding.UTF8, "application/json");
