@@ -150,6 +150,7 @@ public sealed partial class UiEndpointTests
     [TestCase("/ui/runs")]
     [TestCase("/ui/models")]
     [TestCase("/ui/discounts")]
+    [TestCase("/ui/recommendations")]
     public async Task UiPage_WhenAnonymous_RedirectsToSignIn(string path)
     {
         using var client = TestHost.Client(null);
@@ -158,6 +159,36 @@ public sealed partial class UiEndpointTests
         {
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
             Assert.That(response.Headers.Location?.ToString(), Does.Contain("/ui/sign-in?ReturnUrl="));
+        });
+    }
+
+    [Test]
+    public async Task RecommendationsPage_WhenAnalystSignedIn_ShowsEveryModelVersionsOutcomes()
+    {
+        using var shop = TestHost.Client(ApiRole.Shop);
+        (await shop.GetAsync("/api/users/user-00012/recommendations?count=4")).EnsureSuccessStatusCode();
+        using var analyst = TestHost.Client(ApiRole.Analyst);
+        var outcomes = await analyst.GetFromJsonAsync<JsonElement>("/api/recommendations/outcomes");
+        using var browser = TestHost.Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+        await SignInAsync(browser, TestHost.Keys[ApiRole.Analyst]);
+
+        var page = await browser.GetStringAsync("/ui/recommendations");
+
+        var versions = outcomes.GetProperty("byModelVersion").EnumerateArray().ToList();
+        Assert.That(versions, Is.Not.Empty, "a list was just served");
+        Assert.Multiple(() =>
+        {
+            foreach (var version in versions)
+            {
+                var row = Regex.Match(page, $"<tr data-version=\"{Regex.Escape(version.GetProperty("modelVersion").GetString()!)}\">(?<cells>.*?)</tr>", RegexOptions.Singleline);
+                Assert.That(row.Success, Is.True, $"a row for {version.GetProperty("modelVersion")}");
+                var cells = Regex.Matches(row.Groups["cells"].Value, "<td>(?<value>[^<]*)").Select(m => m.Groups["value"].Value.Trim()).ToList();
+                Assert.That(cells.Take(5), Is.EqualTo(new[]
+                {
+                    version.GetProperty("modelVersion").GetString(), version.GetProperty("lists").ToString(), version.GetProperty("impressions").ToString(),
+                    version.GetProperty("clicks").ToString(), version.GetProperty("conversions").ToString(),
+                }));
+            }
         });
     }
 
