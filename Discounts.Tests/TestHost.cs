@@ -128,6 +128,14 @@ public class DiscountsFactory : WebApplicationFactory<Program>
 [SetUpFixture]
 public sealed class TestRun
 {
+    /// <summary>
+    /// Both hosts live until the whole run ends: stopping the browser tests' host while the shared one still serves
+    /// left the shared host's /metrics without its request metrics.
+    /// </summary>
     [OneTimeTearDown]
-    public void StopHost() => TestHost.DisposeIfStarted();
+    public async Task StopHosts()
+    {
+        await Web.Browser.BrowserHost.StopAsync();
+        TestHost.DisposeIfStarted();
+    }
 }

@@ -234,7 +234,8 @@ public sealed class CrashTests
         command.Parameters.AddWithValue("$id", modelVersionId);
         using var reader = command.ExecuteReader();
         if (!reader.Read()) return false;
-        var path = reader.GetString(0);
+        // The registry stores paths relative to the artifact store (<data>/models by default); older rows are absolute.
+        var path = Path.Combine(dataDirectory, "models", reader.GetString(0));
         if (!File.Exists(path)) return false;
         using var stream = File.OpenRead(path);
         return string.Equals(Convert.ToHexStringLower(SHA256.HashData(stream)), reader.GetString(1), StringComparison.OrdinalIgnoreCase);

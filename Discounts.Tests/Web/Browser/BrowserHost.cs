@@ -142,9 +142,3 @@ public static class BrowserHost
     }
 }
 
-[SetUpFixture]
-public sealed class BrowserRun
-{
-    [OneTimeTearDown]
-    public Task StopBrowserHost() => BrowserHost.StopAsync();
-}
