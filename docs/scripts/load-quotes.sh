@@ -24,7 +24,7 @@ port=${PORT:-5098}
 recommendations=${RECOMMENDATIONS:-0}
 background=${BACKGROUND:-1}
 timeout=${TIMEOUT:-30s}
-recommendations_path=${RECOMMENDATIONS_PATH:-/api/users/%s/recommendations?limit=10}
+recommendations_path=${RECOMMENDATIONS_PATH:-/api/users/%s/recommendations?count=10}
 base="http://127.0.0.1:$port"
 shop_key=load-shop-key-0123456789abcdef
 science_key=load-scientist-key-0123456789abcdef
