@@ -45,6 +45,9 @@ public sealed class DiscountingOptions : IValidatableObject
     /// </summary>
     public UpliftLearnerOptions Learner { get; set; } = new() { Kind = UpliftLearnerKind.Relative, Leaves = 2, Iterations = 200, MinimumRowsPerLeaf = 300 };
 
+    /// <summary>The ladder as the relative learner's doses: each level's percent.</summary>
+    public double[] LadderDoses => Ladder.Select(percent => (double)percent).ToArray();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (Ladder.Length < 2 || Ladder[0] != 0)

@@ -33,7 +33,7 @@ public static class PolicySimulation
         var trainingOffers = shop.Offers.Where(o => !HeldOut(o.UserId) && o.IsExploration).Select(o => new UpliftTraining.LoggedOffer(
             o.Id, o.UserId, o.ItemId, items[o.ItemId].Category, o.ListPriceCents, items[o.ItemId].CostCents, o.DiscountPercent, o.CreatedAt, bought.Contains(o.Id))).ToList();
         var rows = UpliftTraining.Rows(trainingOffers, history, options.Ladder, asOf);
-        var model = new UpliftModel(UpliftLearner.Fit(rows, options.Ladder.Length, options.Learner, seed, options.Ladder.Select(p => (double)p).ToArray()), options.Ladder, "simulation", rows.Count);
+        var model = new UpliftModel(UpliftLearner.Fit(rows, options.Ladder.Length, options.Learner, seed, options.LadderDoses), options.Ladder, "simulation", rows.Count);
 
         var tastes = shop.Users.Zip(shop.Tastes).Where(p => HeldOut(p.First.Id)).ToList();
         var decisions = new List<(DemoTaste Taste, Item Item, UserSignals Signals, bool Consent)>();

@@ -97,6 +97,20 @@ public sealed class ChildHost : IDisposable
         return host;
     }
 
+    /// <summary>Removes a child host's data directory once its connections are closed; a file a killed host held is left to the OS.</summary>
+    public static void RemoveDataDirectory(string dataDirectory)
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file the stopped host still held; the OS cleans temp.
+        }
+    }
+
     /// <summary>SIGKILL on Linux: no shutdown hooks, no flushing, like a power cut to the process.</summary>
     public void Kill()
     {

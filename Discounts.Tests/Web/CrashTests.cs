@@ -24,18 +24,7 @@ public sealed class CrashTests
     public void CreateDataDirectory() => dataDirectory = Directory.CreateTempSubdirectory("discounts-crash-").FullName;
 
     [TearDown]
-    public void RemoveDataDirectory()
-    {
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(dataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file the killed host held; the OS cleans temp.
-        }
-    }
+    public void RemoveDataDirectory() => ChildHost.RemoveDataDirectory(dataDirectory);
 
     [Test]
     public async Task Ingestion_WhenHostIsKilledMidBatch_EveryAcknowledgedBatchIsFullyPresentAfterRestart()

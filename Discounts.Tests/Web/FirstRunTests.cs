@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 
 namespace Discounts.Tests.Web;
 
@@ -18,18 +17,7 @@ public sealed class FirstRunTests
     public void CreateDataDirectory() => dataDirectory = Directory.CreateTempSubdirectory("discounts-first-run-").FullName;
 
     [TearDown]
-    public void RemoveDataDirectory()
-    {
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(dataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file the stopped host still held; the OS cleans temp.
-        }
-    }
+    public void RemoveDataDirectory() => ChildHost.RemoveDataDirectory(dataDirectory);
 
     [Test]
     public async Task Startup_WhenDemoShopIsSeeded_QueuesOneFineTuneThatRegistersAVersionAndOnlyOnce()

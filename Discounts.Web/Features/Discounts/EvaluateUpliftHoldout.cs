@@ -77,7 +77,7 @@ public static class EvaluateUpliftHoldout
             if (train.Count == 0 || holdout.Count == 0 || holdout.All(r => r.Arm > 0) || holdout.All(r => r.Arm == 0))
                 throw new ConflictException("There are too few randomised offers, treated and untreated, to evaluate the uplift model yet.");
 
-            var learner = UpliftLearner.Fit(train, ladder.Length, options.Value.Learner, seed: 17, ladder.Select(p => (double)p).ToArray());
+            var learner = UpliftLearner.Fit(train, ladder.Length, options.Value.Learner, seed: 17, options.Value.LadderDoses);
             var probabilities = learner.Predict(holdout.Select(r => r.Features).ToList());
             // One score per person for "any discount": the mean lift over the discounted levels.
             var uplift = probabilities.Select(p => p.Skip(1).Average() - p[0]).ToArray();

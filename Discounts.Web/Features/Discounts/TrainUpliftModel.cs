@@ -57,7 +57,7 @@ public static partial class TrainUpliftModel
             }
 
             var version = $"uplift-{clock.GetUtcNow():yyyyMMddHHmmss}";
-            var learner = UpliftLearner.Fit(rows, ladder.Length, options.Value.Learner, seed: 17, ladder.Select(p => (double)p).ToArray());
+            var learner = UpliftLearner.Fit(rows, ladder.Length, options.Value.Learner, seed: 17, options.Value.LadderDoses);
             store.Swap(new UpliftModel(learner, ladder, version, rows.Count));
             LogTrained(logger, version, rows.Count);
             return new Result(version, rows.Count, rows.Count(r => r.Outcome), ladder);
