@@ -92,6 +92,33 @@ public sealed class ModelFallbackTests
     }
 
     [Test]
+    public async Task LoadAtStartup_WhenActiveFileIsMissingOnThisNode_ServesLastGoodLeavesRegistryAndFollowsOnceReadable()
+    {
+        var older = await RegisterAsync("older", ModelStatus.Retired, DateTime.UtcNow.AddHours(-2));
+        var active = await RegisterAsync("active", ModelStatus.Active, DateTime.UtcNow.AddHours(-1));
+        File.Move(active.WeightsPath, active.WeightsPath + ".elsewhere");
+        var logs = new ListLogger();
+        using var host = new ScorerHost();
+
+        await Activation(host, logs).LoadAtStartupAsync(CancellationToken.None);
+
+        var statuses = await db.ModelVersions.AsNoTracking().ToDictionaryAsync(m => m.Id, m => m.Status);
+        Assert.Multiple(() =>
+        {
+            Assert.That(host.ActiveVersion?.ModelVersionId, Is.EqualTo(older.Id));
+            Assert.That(statuses[active.Id], Is.EqualTo(ModelStatus.Active), "a file missing on one node says nothing about the others");
+            Assert.That(statuses[older.Id], Is.EqualTo(ModelStatus.Retired));
+            Assert.That(logs.Lines, Has.Some.Contains($"active model version {active.Id} (active) cannot be read on this node; serving older"));
+        });
+
+        File.Move(active.WeightsPath + ".elsewhere", active.WeightsPath);
+        var followed = await Activation(host, logs).FollowRegistryAsync(new HashSet<string>(), CancellationToken.None);
+
+        Assert.That(followed?.ModelVersionId, Is.EqualTo(active.Id));
+        Assert.That(host.ActiveVersion?.ModelVersionId, Is.EqualTo(active.Id));
+    }
+
+    [Test]
     public async Task ActivateAsync_WhenTwoActivationsOverlap_ExactlyOneVersionIsActiveAndItIsTheOneServing()
     {
         var first = await RegisterAsync("first", ModelStatus.Candidate, DateTime.UtcNow.AddHours(-2));

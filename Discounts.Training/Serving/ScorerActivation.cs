@@ -84,7 +84,8 @@ public sealed partial class ScorerActivation(
 
     /// <summary>
     /// At startup: the registry's active version when it loads; else the most recently active earlier version that
-    /// loads (the registry is corrected to say so); else the base model. A refused file is logged with the reason.
+    /// loads; else the base model. The registry is corrected only when a
+    /// refused file is provably bad for every node (see <see cref="CorrectRegistryAsync"/>). A refused file is logged with the reason.
     /// </summary>
     public async Task LoadAtStartupAsync(CancellationToken cancellationToken)
     {
@@ -107,7 +108,7 @@ public sealed partial class ScorerActivation(
         var versions = await db.ModelVersions.Where(m => m.Status == ModelStatus.Active || (m.Status == ModelStatus.Retired && m.ActivatedAt != null))
             .ToListAsync(cancellationToken);
         var ordered = versions.OrderByDescending(m => m.Status == ModelStatus.Active).ThenByDescending(m => m.ActivatedAt).ToList();
-        var refused = new List<ModelVersion>();
+        var refused = new List<(ModelVersion Version, bool ProvenBad)>();
         foreach (var version in ordered)
         {
             try
@@ -117,31 +118,47 @@ public sealed partial class ScorerActivation(
             catch (Exception error) when (error is InvalidDataException or IOException or Weights.WeightMismatchException)
             {
                 LogVersionRefused(logger, version.Id, version.Name, error.Message);
-                refused.Add(version);
+                refused.Add((version, ProvesFileBad(error)));
                 continue;
             }
 
-            if (version.Status != ModelStatus.Active)
-            {
-                foreach (var bad in refused.Where(v => v.Status == ModelStatus.Active)) bad.Status = ModelStatus.Retired;
-                version.Status = ModelStatus.Active;
-                await db.SaveChangesAsync(cancellationToken);
-                if (refused.Count > 0) LogFellBack(logger, version.Id, version.Name, refused.Count);
-                else LogRestored(logger, version.Id, version.Name);
-            }
-
+            await CorrectRegistryAsync(refused, serving: version, cancellationToken);
             return;
         }
 
-        if (refused.Count > 0)
-        {
-            foreach (var bad in refused.Where(v => v.Status == ModelStatus.Active)) bad.Status = ModelStatus.Retired;
-            await db.SaveChangesAsync(cancellationToken);
-            LogAllRefused(logger, refused.Count);
-        }
-
+        await CorrectRegistryAsync(refused, serving: null, cancellationToken);
+        if (refused.Count > 0) LogAllRefused(logger, refused.Count);
         await PublishBaseAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// A checksum or shape failure is in the shared bytes, so it is true for every node and the registry may retire the
+    /// version. A file that is merely missing or unreadable here may be fine for other nodes (a share still syncing, a
+    /// local mount problem): then the registry is left alone, this node serves its fallback, and the node monitor keeps
+    /// following the registry until the file can be read.
+    /// </summary>
+    private async Task CorrectRegistryAsync(List<(ModelVersion Version, bool ProvenBad)> refused, ModelVersion? serving, CancellationToken cancellationToken)
+    {
+        var unreadableActive = refused.FirstOrDefault(r => r.Version.Status == ModelStatus.Active && !r.ProvenBad).Version;
+        foreach (var (bad, _) in refused.Where(r => r.Version.Status == ModelStatus.Active && r.ProvenBad)) bad.Status = ModelStatus.Retired;
+        if (unreadableActive is not null)
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            LogActiveUnreadable(logger, unreadableActive.Id, unreadableActive.Name, serving?.Name ?? "base");
+            return;
+        }
+
+        if (serving is not null && serving.Status != ModelStatus.Active)
+        {
+            serving.Status = ModelStatus.Active;
+            if (refused.Count > 0) LogFellBack(logger, serving.Id, serving.Name, refused.Count);
+            else LogRestored(logger, serving.Id, serving.Name);
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    private static bool ProvesFileBad(Exception error) => error is InvalidDataException or Weights.WeightMismatchException;
 
     public async Task PublishBaseAsync(CancellationToken cancellationToken)
     {
@@ -166,6 +183,9 @@ public sealed partial class ScorerActivation(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No model version was marked active; serving the most recently active one, {ModelVersionId} ({Name}), and marking it active")]
     private static partial void LogRestored(ILogger logger, long modelVersionId, string name);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The registry's active model version {ModelVersionId} ({Name}) cannot be read on this node; serving {Serving} meanwhile and leaving the registry as it is")]
+    private static partial void LogActiveUnreadable(ILogger logger, long modelVersionId, string name, string serving);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No registered model version loaded ({Refused} refused); serving the base model")]
     private static partial void LogAllRefused(ILogger logger, int refused);
