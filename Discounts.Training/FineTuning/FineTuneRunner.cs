@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Discounts.Core.Data;
 using Discounts.Core.Domain;
+using Discounts.Training.Runtime;
 using Discounts.Training.Serving;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -217,7 +218,8 @@ public sealed partial class FineTuneRunner(
         var temporary = pointer + ".tmp";
         var checkpoint = new RunCheckpoint(epoch, step, weights, weightsSha, optimizerState, optimizerSha);
         await File.WriteAllTextAsync(temporary, JsonSerializer.Serialize(checkpoint, Json), CancellationToken.None);
-        File.Move(temporary, pointer, overwrite: true);
+        DurableFile.FlushToDisk(temporary);
+        DurableFile.Rename(temporary, pointer, overwrite: true);
         foreach (var previous in new[] { CheckpointPath(runId, epoch - 1, WeightsExtension), CheckpointPath(runId, epoch - 1, OptimizerExtension) })
             if (File.Exists(previous)) File.Delete(previous);
     }

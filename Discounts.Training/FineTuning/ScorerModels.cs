@@ -138,12 +138,9 @@ public sealed class ScorerModels(IOptions<FineTuneOptions> options, IOptions<Tra
         try
         {
             write(temporary);
-            using (var stream = new FileStream(temporary, FileMode.Open, FileAccess.ReadWrite))
-            {
-                stream.Flush(flushToDisk: true);
-            }
+            DurableFile.FlushToDisk(temporary);
             var sha = HuggingFaceBertFolder.Sha256Of(temporary);
-            File.Move(temporary, path, overwrite: false);
+            DurableFile.Rename(temporary, path, overwrite: false);
             return sha;
         }
         finally
