@@ -61,7 +61,8 @@ public sealed class ChildHost : IDisposable
         var dll = WebDll;
         var start = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            // Started from a folder that is not the build output, as a service manager or the load scripts start it.
+            WorkingDirectory = Directory.Exists(dataDirectory) ? dataDirectory : Path.GetDirectoryName(dll)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

@@ -14,8 +14,9 @@ public static class WebHost
 
     public static WebApplication Build(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, WebRootPath = PublishedWebRoot() });
         builder.Configuration.AddRepositorySettings();
+        ServeBuiltStaticAssets(builder);
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
         {
             builder.WebHost.UseUrls(DefaultUrl);
@@ -90,6 +91,30 @@ public static class WebHost
     /// The repository's appsettings.json is the host's one configuration file. It is added first, so environment
     /// variables and the command line still override it.
     /// </summary>
+    /// <summary>
+    /// The content root is the working directory, so a published host started from elsewhere (a service manager, a
+    /// load script) would look for wwwroot there; the copy published next to the DLL is the one meant.
+    /// </summary>
+    private static string? PublishedWebRoot()
+    {
+        var published = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        return !Directory.Exists(Path.Combine(Directory.GetCurrentDirectory(), "wwwroot")) && Directory.Exists(published) ? published : null;
+    }
+
+    /// <summary>
+    /// A build (not a publish) has no wwwroot beside the DLL, only the static-web-assets manifest pointing at the
+    /// project's files, which ASP.NET reads by itself in Development alone; a Release build run with `dotnet
+    /// Discounts.Web.dll` from any folder must serve the UI's stylesheet and scripts too.
+    /// </summary>
+    private static void ServeBuiltStaticAssets(WebApplicationBuilder builder)
+    {
+        var manifest = Path.Combine(AppContext.BaseDirectory, $"{builder.Environment.ApplicationName}.staticwebassets.runtime.json");
+        if (!builder.Environment.IsDevelopment() && !Directory.Exists(builder.Environment.WebRootPath) && File.Exists(manifest))
+        {
+            builder.WebHost.UseStaticWebAssets();
+        }
+    }
+
     public static void AddRepositorySettings(this IConfigurationManager configuration)
     {
         var path = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
