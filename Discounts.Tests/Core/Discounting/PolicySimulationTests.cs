@@ -73,6 +73,42 @@ public sealed class PolicySimulationTests
         Assert.That(rows.Count(r => r.Product > r.Ten), Is.GreaterThanOrEqualTo(4), "shops where the product's policy beat 10 % for everyone");
     }
 
+    /// <summary>
+    /// What the selection and the shrinkage cost the train-uplift job: the product's training against one relative
+    /// learner without shrinkage, on every randomised offer of the default demo shop, side by side, in CPU time.
+    /// </summary>
+    [Test]
+    [Category("Slow")]
+    public void Train_OnTheWholeDemoLog_CostsAFewTimesOneLearner()
+    {
+        var shop = DemoShopGenerator.Generate(new DemoShopOptions(), Anchor);
+        var items = shop.Items.ToDictionary(i => i.Id);
+        var texts = shop.Texts.ToLookup(t => t.UserId, t => new PastText(t.Text, t.OccurredAt, t.Kind));
+        var history = shop.Events.GroupBy(e => e.UserId).ToDictionary(g => g.Key, g => new UserHistory(
+            g.Select(e => new PastEvent(e.Kind, items[e.ItemId].Category, e.PriceCents ?? 0, e.DiscountPercent, e.OccurredAt, e.OfferId)).ToList(),
+            texts[g.Key].ToList()));
+        var bought = shop.Events.Where(e => e is { Kind: Discounts.Core.Domain.EventKind.Purchase, OfferId: not null }).Select(e => e.OfferId!.Value).ToHashSet();
+        var product = new DiscountingOptions();
+        var rows = UpliftTraining.PricedRows(
+            shop.Offers.Where(o => o.IsExploration).Select(o => new UpliftTraining.LoggedOffer(
+                o.Id, o.UserId, o.ItemId, items[o.ItemId].Category, o.ListPriceCents, items[o.ItemId].CostCents, o.DiscountPercent, o.CreatedAt, bought.Contains(o.Id))),
+            history, product.Ladder, shop.Events.Max(e => e.OccurredAt).AddMinutes(1));
+        var single = new DiscountingOptions { TuneShrinkage = false, Learner = UpliftLearnerOptions.Candidates[0] };
+
+        static TimeSpan Cpu(Action action)
+        {
+            var before = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+            action();
+            return System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - before;
+        }
+
+        UpliftModelTrainer.Fitted? fitted = null;
+        var one = Cpu(() => UpliftModelTrainer.Train(rows, single, seed: 17, "one"));
+        var full = Cpu(() => fitted = UpliftModelTrainer.Train(rows, product, seed: 17, "product"));
+        TestContext.Out.WriteLine($"{rows.Count} rows: one learner {one.TotalSeconds:F1} s CPU, the product's training {full.TotalSeconds:F1} s CPU, ratio {full / one:F1}; chose {fitted!.Model.Learner.Chosen}, λ {fitted.Model.Shrinkage?.Lambda}");
+        Assert.That(full / one, Is.LessThan(25), "three candidates × three folds, a refit and three DR folds: about 14 fits");
+    }
+
     private static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
