@@ -43,7 +43,13 @@ public sealed class DiscountingOptions : IValidatableObject
     /// every one (docs/BENCHMARKS.md). Stumps make β(x) a sum of one-feature steps, which the few thousand offers a
     /// shop logs can support; deeper trees fitted noise.
     /// </summary>
-    public UpliftLearnerOptions Learner { get; set; } = new() { Kind = UpliftLearnerKind.Relative, Leaves = 2, Iterations = 200, MinimumRowsPerLeaf = 300 };
+    public UpliftLearnerOptions Learner { get; set; } = new() { Kind = UpliftLearnerKind.Selected, Leaves = 2, Iterations = 200, MinimumRowsPerLeaf = 300 };
+
+    /// <summary>
+    /// Pull each user's predicted lift towards the population's by the amount (λ) whose greedy policy earns most on the
+    /// training log, by cross-fitted doubly robust value; off uses the learner's lift as it is.
+    /// </summary>
+    public bool TuneShrinkage { get; set; } = true;
 
     /// <summary>The ladder as the relative learner's doses: each level's percent.</summary>
     public double[] LadderDoses => Ladder.Select(percent => (double)percent).ToArray();

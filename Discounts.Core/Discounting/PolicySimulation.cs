@@ -8,7 +8,9 @@ public sealed record StrategyOutcome(string Strategy, double ExpectedProfitCents
 /// <summary>How close the model's estimates came to the hidden truth on the held-out decisions.</summary>
 public sealed record EstimateQuality(double MeanPredictedP0, double MeanTrueP0, double MeanPredictedUplift, double MeanTrueUplift, double UpliftCorrelation);
 
-public sealed record SimulationResult(int TrainingOffers, int HeldOutUsers, int Decisions, IReadOnlyList<StrategyOutcome> Strategies, EstimateQuality Quality);
+/// <param name="Learner">The learner the training log chose, and the shrinkage λ with its population lift.</param>
+public sealed record SimulationResult(
+    int TrainingOffers, int HeldOutUsers, int Decisions, IReadOnlyList<StrategyOutcome> Strategies, EstimateQuality Quality, string Learner = "");
 
 /// <summary>
 /// Replays the demo shop with its hidden ground truth. The uplift model learns from the randomised offers of half the
@@ -32,8 +34,9 @@ public static class PolicySimulation
         var asOf = shop.Events.Max(e => e.OccurredAt).AddMinutes(1);
         var trainingOffers = shop.Offers.Where(o => !HeldOut(o.UserId) && o.IsExploration).Select(o => new UpliftTraining.LoggedOffer(
             o.Id, o.UserId, o.ItemId, items[o.ItemId].Category, o.ListPriceCents, items[o.ItemId].CostCents, o.DiscountPercent, o.CreatedAt, bought.Contains(o.Id))).ToList();
-        var rows = UpliftTraining.Rows(trainingOffers, history, options.Ladder, asOf);
-        var model = new UpliftModel(UpliftLearner.Fit(rows, options.Ladder.Length, options.Learner, seed, options.LadderDoses), options.Ladder, "simulation", rows.Count);
+        var rows = UpliftTraining.PricedRows(trainingOffers, history, options.Ladder, asOf);
+        var fitted = UpliftModelTrainer.Train(rows, options, seed, "simulation");
+        var model = fitted.Model;
 
         var tastes = shop.Users.Zip(shop.Tastes).Where(p => HeldOut(p.First.Id)).ToList();
         var decisions = new List<(DemoTaste Taste, Item Item, UserSignals Signals, bool Consent)>();
@@ -66,7 +69,9 @@ public static class PolicySimulation
         var predictedUplift = probabilities.Select(p => p[^1] - p[0]).ToArray();
         var quality = new EstimateQuality(probabilities.Average(p => p[0]), trueP0.Average(), predictedUplift.Average(), trueUplift.Average(), Correlation(predictedUplift, trueUplift));
         return new SimulationResult(rows.Count, tastes.Count, decisions.Count,
-            strategies.Select(s => s with { IncrementalProfitCents = s.ExpectedProfitCents - baseline }).ToList(), quality);
+            strategies.Select(s => s with { IncrementalProfitCents = s.ExpectedProfitCents - baseline }).ToList(), quality,
+            $"{model.Learner.Chosen} (out-of-fold Qini by candidate: {string.Join(", ", model.Learner.CandidateScores.Select(q => q.ToString("F4")))}); "
+            + $"shrinkage {model.Shrinkage} (DR value by λ: {string.Join(", ", fitted.ValueByLambda.Select(v => v.ToString("F1")))})");
     }
 
     private static double Correlation(double[] x, double[] y)

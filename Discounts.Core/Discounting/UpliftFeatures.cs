@@ -176,33 +176,63 @@ public static class UpliftFeatures
     ];
 }
 
+/// <summary>
+/// How far each user's predicted lift is pulled towards the population's: the relative lift per percent used is
+/// λ × the user's own + (1 − λ) × <see cref="PopulationLiftPerPercent"/>. At λ = 0 every user gets the population's
+/// lift and the policy picks one level per margin, which is what a flat discount does at best.
+/// </summary>
+public sealed record LiftShrinkage(double Lambda, double PopulationLiftPerPercent)
+{
+    public static readonly IReadOnlyList<double> Grid = [0, 0.25, 0.5, 0.75, 1];
+}
+
 /// <summary>The fitted uplift model with the ladder it prices and its version, as quotes use it.</summary>
-public sealed class UpliftModel(UpliftLearner learner, IReadOnlyList<int> ladder, string version, int trainingRows)
+public sealed class UpliftModel(UpliftLearner learner, IReadOnlyList<int> ladder, string version, int trainingRows, LiftShrinkage? shrinkage = null)
 {
     public string Version { get; } = version;
     public IReadOnlyList<int> Ladder { get; } = ladder;
     public int TrainingRows { get; } = trainingRows;
+    public UpliftLearner Learner { get; } = learner;
+    public LiftShrinkage? Shrinkage { get; } = shrinkage;
 
     /// <summary>
     /// p(buy) at each ladder level for each row. Each level's model is fitted on a fifth of the log, so level-to-level
     /// differences are noisy, and picking the best of noisy levels rewards the noise. The estimates are therefore
     /// pooled into one straight line through p(0): p(d) = p(0) + slope × d, with the least-squares slope over all levels,
-    /// never negative (a deeper cut never lowers the chance of buying).
+    /// never negative (a deeper cut never lowers the chance of buying), and the slope is then shrunk.
     /// </summary>
     public double[][] PurchaseProbabilities(IReadOnlyList<float[]> features) =>
-        learner.Predict(features).Select(PoolAlongLadder).ToArray();
+        Shrunk(Learner.Predict(features).Select(p => PoolAlongLadder(Ladder, p)).ToArray(), Ladder, Shrinkage);
 
-    private double[] PoolAlongLadder(double[] byLevel)
+    /// <summary>The relative lift per percent of a pooled row: p(d) = p(0) × (1 + lift × d).</summary>
+    public static double LiftPerPercent(IReadOnlyList<int> ladder, double[] pooled) =>
+        pooled[0] <= 0 ? 0 : (pooled[^1] - pooled[0]) / (pooled[0] * ladder[^1]);
+
+    public static double[][] Shrunk(double[][] pooled, IReadOnlyList<int> ladder, LiftShrinkage? shrinkage)
+    {
+        if (shrinkage is null || shrinkage.Lambda >= 1)
+        {
+            return pooled;
+        }
+
+        return pooled.Select(p =>
+        {
+            var lift = shrinkage.Lambda * LiftPerPercent(ladder, p) + (1 - shrinkage.Lambda) * shrinkage.PopulationLiftPerPercent;
+            return ladder.Select(percent => Math.Min(1, p[0] * (1 + lift * percent))).ToArray();
+        }).ToArray();
+    }
+
+    public static double[] PoolAlongLadder(IReadOnlyList<int> ladder, double[] byLevel)
     {
         double numerator = 0, denominator = 0;
         for (var level = 1; level < byLevel.Length; level++)
         {
-            numerator += Ladder[level] * (byLevel[level] - byLevel[0]);
-            denominator += (double)Ladder[level] * Ladder[level];
+            numerator += ladder[level] * (byLevel[level] - byLevel[0]);
+            denominator += (double)ladder[level] * ladder[level];
         }
 
         var slope = Math.Max(0, numerator / denominator);
-        return Ladder.Select(percent => Math.Min(1, byLevel[0] + slope * percent)).ToArray();
+        return ladder.Select(percent => Math.Min(1, byLevel[0] + slope * percent)).ToArray();
     }
 }
 
@@ -215,10 +245,17 @@ public static class UpliftTraining
 {
     public sealed record LoggedOffer(long OfferId, long UserId, long ItemId, string Category, long PriceCents, long CostCents, int Percent, DateTime At, bool Bought);
 
+    /// <summary>A learner row with the item's price and cost, which valuing a policy on the log needs.</summary>
+    public sealed record PricedRow(UpliftRow Row, long PriceCents, long CostCents);
+
     public static List<UpliftRow> Rows(
+        IEnumerable<LoggedOffer> offers, IReadOnlyDictionary<long, UserHistory> historyByUser, IReadOnlyList<int> ladder, DateTime asOf) =>
+        PricedRows(offers, historyByUser, ladder, asOf).Select(r => r.Row).ToList();
+
+    public static List<PricedRow> PricedRows(
         IEnumerable<LoggedOffer> offers, IReadOnlyDictionary<long, UserHistory> historyByUser, IReadOnlyList<int> ladder, DateTime asOf)
     {
-        var rows = new List<UpliftRow>();
+        var rows = new List<PricedRow>();
         foreach (var offer in offers)
         {
             var arm = IndexOf(ladder, offer.Percent);
@@ -229,7 +266,7 @@ public static class UpliftTraining
 
             var history = historyByUser.GetValueOrDefault(offer.UserId) ?? UserHistory.Empty;
             var signals = UserSignals.From(history.Events, history.Texts, asOf, offer.Category, leaveOutOffer: offer.OfferId);
-            rows.Add(new UpliftRow(UpliftFeatures.Build(signals, offer.PriceCents, offer.CostCents), arm, offer.Bought));
+            rows.Add(new PricedRow(new UpliftRow(UpliftFeatures.Build(signals, offer.PriceCents, offer.CostCents), arm, offer.Bought), offer.PriceCents, offer.CostCents));
         }
 
         return rows;
@@ -246,5 +283,96 @@ public static class UpliftTraining
         }
 
         return -1;
+    }
+}
+
+/// <summary>
+/// Fits the product's uplift model on the randomised log: the learner (by default <see cref="UpliftLearnerKind.Selected"/>,
+/// which picks its candidate by cross-fitting), then the shrinkage λ of <see cref="LiftShrinkage"/>, chosen by the
+/// cross-fitted doubly robust value of the greedy policy on the same log. Per-user lift is noisy, and the policy's
+/// argmax rewards the noise; how much to trust it is a property of the log, so the log decides.
+/// </summary>
+public static class UpliftModelTrainer
+{
+    public sealed record Fitted(UpliftModel Model, IReadOnlyList<double> ValueByLambda);
+
+    public static Fitted Train(IReadOnlyList<UpliftTraining.PricedRow> rows, DiscountingOptions options, int seed, string version)
+    {
+        var ladder = options.Ladder;
+        var learnerRows = rows.Select(r => r.Row).ToList();
+        var learner = UpliftLearner.Fit(learnerRows, ladder.Length, options.Learner, seed, options.LadderDoses);
+        if (!options.TuneShrinkage)
+        {
+            return new Fitted(new UpliftModel(learner, ladder, version, rows.Count), []);
+        }
+
+        var outOfFold = OutOfFoldPooled(learnerRows, ladder, learner.Chosen, options, seed);
+        var values = LiftShrinkage.Grid.Select(lambda => PolicyValue(rows, outOfFold, options, lambda)).ToList();
+        var best = LiftShrinkage.Grid[values.IndexOf(values.Max())];
+        var population = learner.Predict(learnerRows.Select(r => r.Features).ToList())
+            .Average(p => UpliftModel.LiftPerPercent(ladder, UpliftModel.PoolAlongLadder(ladder, p)));
+        return new Fitted(new UpliftModel(learner, ladder, version, rows.Count, new LiftShrinkage(best, population)), values);
+    }
+
+    /// <summary>Every row's pooled p(buy) by level from a model that did not see it (the chosen candidate, refitted per fold).</summary>
+    private static double[][] OutOfFoldPooled(List<UpliftRow> rows, IReadOnlyList<int> ladder, UpliftLearnerOptions chosen, DiscountingOptions options, int seed)
+    {
+        var folds = Math.Max(2, options.Learner.SelectionFolds);
+        var fold = UpliftLearner.StratifiedFolds(rows, folds, seed + 1);
+        var result = new double[rows.Count][];
+        for (var k = 0; k < folds; k++)
+        {
+            var test = Enumerable.Range(0, rows.Count).Where(i => fold[i] == k).ToList();
+            var model = UpliftLearner.Fit(rows.Where((_, i) => fold[i] != k).ToList(), ladder.Count, chosen, seed, options.LadderDoses);
+            var predicted = model.Predict(test.Select(i => rows[i].Features).ToList());
+            for (var j = 0; j < test.Count; j++)
+            {
+                result[test[j]] = UpliftModel.PoolAlongLadder(ladder, predicted[j]);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The doubly robust estimate of the margin per logged offer that the greedy policy would earn with shrinkage λ:
+    /// the outcome model's value of the chosen level, corrected by the logged outcome where the log drew that level.
+    /// Propensities are the arms' shares of the log, which is what a uniform draw gives.
+    /// </summary>
+    public static double PolicyValue(IReadOnlyList<UpliftTraining.PricedRow> rows, double[][] pooled, DiscountingOptions options, double lambda)
+    {
+        var ladder = options.Ladder;
+        var population = pooled.Average(p => UpliftModel.LiftPerPercent(ladder, p));
+        var shrunk = UpliftModel.Shrunk(pooled, ladder, new LiftShrinkage(lambda, population));
+        var share = Enumerable.Range(0, ladder.Length).Select(a => rows.Count(r => r.Row.Arm == a) / (double)rows.Count).ToArray();
+        var policy = new DiscountPolicy(options);
+        double total = 0;
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var (row, price, cost) = rows[i];
+            var chosen = policy.Decide(new PolicyInput(price, cost, shrunk[i], true, Math.Max(1, options.MaxDiscountsPerUserPerDay), BudgetLeftCents: null), explorer: null).Percent;
+            var level = IndexOf(ladder, chosen);
+            double Margin(int l) => DiscountPolicy.FinalPrice(price, ladder[l]) - cost;
+            total += pooled[i][level] * Margin(level);
+            if (row.Arm == level && share[level] > 0)
+            {
+                total += ((row.Outcome ? 1 : 0) - pooled[i][level]) * Margin(level) / share[level];
+            }
+        }
+
+        return total / rows.Count;
+    }
+
+    private static int IndexOf(IReadOnlyList<int> ladder, int percent)
+    {
+        for (var i = 0; i < ladder.Count; i++)
+        {
+            if (ladder[i] == percent)
+            {
+                return i;
+            }
+        }
+
+        throw new ArgumentException($"{percent} % is not on the ladder.", nameof(percent));
     }
 }

@@ -1,3 +1,4 @@
+using Discounts.Core.Evaluation;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.LightGbm;
@@ -17,6 +18,23 @@ public sealed record UpliftLearnerOptions
     public double LearningRate { get; init; } = 0.05;
     public int MinimumRowsPerLeaf { get; init; } = 700;
     public double L2Regularisation { get; init; } = 1.0;
+
+    /// <summary>For <see cref="UpliftLearnerKind.Selected"/>: how many folds the candidates are cross-fitted on.</summary>
+    public int SelectionFolds { get; init; } = 3;
+
+    /// <summary>
+    /// The candidates <see cref="UpliftLearnerKind.Selected"/> chooses among: the relative learner with boosted stumps
+    /// (best on the generated demo shops), and the relative and X-learners with the small trees chosen on Hillstrom's
+    /// Mens arm. Which one wins depends on how much data there is and how the effect is shaped, so the log decides.
+    /// </summary>
+    public static IReadOnlyList<UpliftLearnerOptions> Candidates { get; } =
+    [
+        new() { Kind = UpliftLearnerKind.Relative, Leaves = 2, Iterations = 200, MinimumRowsPerLeaf = 300 },
+        new() { Kind = UpliftLearnerKind.Relative, Leaves = 4, Iterations = 100, MinimumRowsPerLeaf = 700 },
+        new() { Kind = UpliftLearnerKind.XLearner, Leaves = 4, Iterations = 100, MinimumRowsPerLeaf = 700 },
+    ];
+
+    public override string ToString() => $"{Kind}(leaves {Leaves}, iterations {Iterations}, min leaf {MinimumRowsPerLeaf})";
 }
 
 public enum UpliftLearnerKind
@@ -36,6 +54,13 @@ public enum UpliftLearnerKind
     /// learning β directly is what the policy needs.
     /// </summary>
     Relative,
+    /// <summary>
+    /// Chooses among <see cref="UpliftLearnerOptions.Candidates"/> by cross-fitting on the training log: each candidate
+    /// is fitted on all folds but one and ranks the rows of the one left out, and the candidate whose out-of-fold Qini
+    /// coefficient (treated = any arm above 0) is highest is refitted on the whole log. The product and the
+    /// evaluate-uplift verb run this same procedure, so the verb measures what the product does.
+    /// </summary>
+    Selected,
 }
 
 /// <summary>
@@ -50,6 +75,12 @@ public sealed class UpliftLearner
     private readonly (ITransformer OnTreated, ITransformer OnControl, double TreatedShare)?[] effects;
     private readonly RelativeLift? relative;
     private readonly int featureCount;
+
+    /// <summary>The options that were fitted: for <see cref="UpliftLearnerKind.Selected"/>, the candidate the log chose.</summary>
+    public UpliftLearnerOptions Chosen { get; private init; } = new();
+
+    /// <summary>For a selection, each candidate's mean out-of-fold Qini coefficient, in candidate order; empty otherwise.</summary>
+    public IReadOnlyList<double> CandidateScores { get; private init; } = [];
 
     private UpliftLearner(MLContext ml, ITransformer[] arms, (ITransformer, ITransformer, double)?[] effects, RelativeLift? relative, int featureCount)
     {
@@ -74,6 +105,14 @@ public sealed class UpliftLearner
             throw new ArgumentException("No training rows.", nameof(rows));
         }
 
+        if (options.Kind == UpliftLearnerKind.Selected)
+        {
+            var scores = UpliftLearnerOptions.Candidates.Select(candidate => CrossFittedQini(rows, armCount, candidate, options.SelectionFolds, seed, doses)).ToList();
+            var best = UpliftLearnerOptions.Candidates[scores.IndexOf(scores.Max())];
+            var fitted = Fit(rows, armCount, best, seed, doses);
+            return new UpliftLearner(fitted.ml, fitted.arms, fitted.effects, fitted.relative, fitted.featureCount) { Chosen = best, CandidateScores = scores };
+        }
+
         var featureCount = rows[0].Features.Length;
         var ml = new MLContext(seed);
         if (options.Kind == UpliftLearnerKind.Relative)
@@ -84,7 +123,7 @@ public sealed class UpliftLearner
                 throw new ArgumentException("One dose per arm is needed, 0 for the control arm and positive for the others.", nameof(doses));
             }
 
-            return new UpliftLearner(ml, [], new (ITransformer, ITransformer, double)?[armCount], FitRelative(ml, rows, armDoses, featureCount, options, seed), featureCount);
+            return new UpliftLearner(ml, [], new (ITransformer, ITransformer, double)?[armCount], FitRelative(ml, rows, armDoses, featureCount, options, seed), featureCount) { Chosen = options };
         }
 
         var models = new ITransformer[armCount];
@@ -115,7 +154,45 @@ public sealed class UpliftLearner
             }
         }
 
-        return new UpliftLearner(ml, models, effects, null, featureCount);
+        return new UpliftLearner(ml, models, effects, null, featureCount) { Chosen = options };
+    }
+
+    /// <summary>
+    /// The mean Qini coefficient of one candidate over folds it did not see; the folds are stratified by arm and
+    /// outcome, so each holds its share of every arm's buyers. One score per row: the mean lift over the treated arms.
+    /// </summary>
+    public static double CrossFittedQini(IReadOnlyList<UpliftRow> rows, int armCount, UpliftLearnerOptions candidate, int folds, int seed, IReadOnlyList<double>? doses = null)
+    {
+        var fold = StratifiedFolds(rows, folds, seed);
+        var scores = new List<double>();
+        for (var k = 0; k < folds; k++)
+        {
+            var train = rows.Where((_, i) => fold[i] != k).ToList();
+            var test = rows.Where((_, i) => fold[i] == k).ToList();
+            var predictions = Fit(train, armCount, candidate, seed, doses).Predict(test.Select(r => r.Features).ToList());
+            var uplift = predictions.Select(p => p.Skip(1).Average() - p[0]).ToArray();
+            scores.Add(UpliftMetrics.QiniAuc(test.Select(r => r.Outcome).ToArray(), uplift, test.Select(r => r.Arm > 0).ToArray()));
+        }
+
+        return scores.Average();
+    }
+
+    /// <summary>Each row's fold, 0..folds−1, dealt round-robin within each (arm, outcome) stratum after a seeded shuffle.</summary>
+    public static int[] StratifiedFolds(IReadOnlyList<UpliftRow> rows, int folds, int seed)
+    {
+        var random = new Random(seed);
+        var fold = new int[rows.Count];
+        foreach (var stratum in Enumerable.Range(0, rows.Count).GroupBy(i => (rows[i].Arm, rows[i].Outcome)).OrderBy(g => g.Key))
+        {
+            var indices = stratum.ToArray();
+            random.Shuffle(indices);
+            for (var j = 0; j < indices.Length; j++)
+            {
+                fold[indices[j]] = j % folds;
+            }
+        }
+
+        return fold;
     }
 
     private static RelativeLift FitRelative(MLContext ml, IReadOnlyList<UpliftRow> rows, IReadOnlyList<double> doses, int featureCount, UpliftLearnerOptions options, int seed)

@@ -63,7 +63,8 @@ public sealed record MeanSd(double Mean, double Sd)
     }
 }
 
-public sealed record UpliftEvaluationResult(MeanSd Qini, MeanSd Auuc, MeanSd UpliftAt30, int Seeds, int Rows);
+/// <param name="Chosen">How often each learner was fitted: for a selection, the candidate each split's training half chose.</param>
+public sealed record UpliftEvaluationResult(MeanSd Qini, MeanSd Auuc, MeanSd UpliftAt30, int Seeds, int Rows, IReadOnlyDictionary<string, int>? Chosen = null);
 
 /// <summary>The published protocol: stratified 50/50 splits by (arm, outcome), fit on one half, score the other.</summary>
 public static class UpliftEvaluation
@@ -73,10 +74,12 @@ public static class UpliftEvaluation
         var qini = new List<double>();
         var auuc = new List<double>();
         var at30 = new List<double>();
+        var chosen = new SortedDictionary<string, int>();
         for (var seed = 0; seed < seeds; seed++)
         {
             var (train, test) = StratifiedHalves(rows, seed);
             var learner = UpliftLearner.Fit(train, armCount: 2, options, seed);
+            chosen[learner.Chosen.ToString()] = chosen.GetValueOrDefault(learner.Chosen.ToString()) + 1;
             var predictions = learner.Predict(test.Select(r => r.Features).ToList());
             var uplift = predictions.Select(p => p[1] - p[0]).ToArray();
             var outcome = test.Select(r => r.Outcome).ToArray();
@@ -84,10 +87,11 @@ public static class UpliftEvaluation
             qini.Add(UpliftMetrics.QiniAuc(outcome, uplift, treated));
             auuc.Add(UpliftMetrics.UpliftAuc(outcome, uplift, treated));
             at30.Add(UpliftMetrics.UpliftAtK(outcome, uplift, treated, 0.3));
-            progress?.Invoke($"seed {seed}: qini {qini[^1]:F4} auuc {auuc[^1]:F4} uplift@30 {at30[^1]:F4}");
+            progress?.Invoke($"seed {seed}: qini {qini[^1]:F4} auuc {auuc[^1]:F4} uplift@30 {at30[^1]:F4}; {learner.Chosen}"
+                + (learner.CandidateScores.Count > 0 ? $" (out-of-fold Qini by candidate: {string.Join(", ", learner.CandidateScores.Select(q => q.ToString("F4")))})" : ""));
         }
 
-        return new UpliftEvaluationResult(MeanSd.Of(qini), MeanSd.Of(auuc), MeanSd.Of(at30), seeds, rows.Count);
+        return new UpliftEvaluationResult(MeanSd.Of(qini), MeanSd.Of(auuc), MeanSd.Of(at30), seeds, rows.Count, chosen);
     }
 
     public static (List<UpliftRow> Train, List<UpliftRow> Test) StratifiedHalves(IReadOnlyList<UpliftRow> rows, int seed)

@@ -51,6 +51,9 @@ public sealed class DiscountEndpointTests
         Assert.That(trained.TrainingRows, Is.EqualTo(randomised).And.GreaterThan(5_000));
         Assert.That(trained.BoughtRows, Is.InRange(trained.TrainingRows / 20, trained.TrainingRows / 2));
         Assert.That(scope.ServiceProvider.GetRequiredService<UpliftModelStore>().Current!.Version, Is.EqualTo(trained.Version));
+        // The default learner is chosen among the candidates by the log, and λ from the shrinkage grid.
+        Assert.That(UpliftLearnerOptions.Candidates.Select(c => c.ToString()), Does.Contain(trained.Learner));
+        Assert.That(LiftShrinkage.Grid, Does.Contain(trained.Shrinkage));
     }
 
     [Test]

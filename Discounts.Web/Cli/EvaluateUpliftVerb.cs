@@ -38,15 +38,19 @@ public static class EvaluateUpliftVerb
         var started = Stopwatch.GetTimestamp();
         var rows = Hillstrom.Load(input, treatment, outcome);
         Console.Error.WriteLine($"{rows.Count} rows ({rows.Count(r => r.Arm == 1)} '{treatment}', {rows.Count(r => r.Arm == 0)} control), outcome {outcome}");
-        var defaults = new UpliftLearnerOptions();
-        var learnerOptions = new UpliftLearnerOptions
+        // The product's learner (DiscountingOptions.Learner) unless another is asked for, so the default run measures
+        // what quotes use; --leaves and the like only shape a single learner, not the candidates a selection tries.
+        var defaults = new DiscountingOptions().Learner;
+        var learnerOptions = defaults with
         {
-            Kind = options.Optional("learner", "x") switch
+            Kind = options.Optional("learner", "product") switch
             {
+                "product" => defaults.Kind,
+                "selected" => UpliftLearnerKind.Selected,
                 "x" => UpliftLearnerKind.XLearner,
                 "t" => UpliftLearnerKind.TLearner,
                 "relative" => UpliftLearnerKind.Relative,
-                _ => throw new CliException("--learner must be 'x', 't' or 'relative'."),
+                _ => throw new CliException("--learner must be 'product', 'selected', 'x', 't' or 'relative'."),
             },
             Leaves = options.Int("leaves", defaults.Leaves, 2, 1024),
             Iterations = options.Int("iterations", defaults.Iterations, 1, 10_000),
@@ -60,6 +64,7 @@ public static class EvaluateUpliftVerb
             ["treatment"] = treatment,
             ["outcome"] = outcome,
             ["learner"] = $"{learnerOptions.Kind}/lightgbm",
+            ["chosen"] = result.Chosen ?? new Dictionary<string, int>(),
             ["options"] = learnerOptions,
             ["rows"] = result.Rows,
             ["qini"] = Rounded(result.Qini),

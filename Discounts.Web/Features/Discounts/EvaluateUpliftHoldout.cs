@@ -52,25 +52,13 @@ public static class EvaluateUpliftHoldout
     {
         public async ValueTask<Result> Handle(Query query, CancellationToken cancellationToken)
         {
-            var exploration = db.Offers.AsNoTracking().Where(o => o.IsExploration && o.Kind == OfferKind.PercentOff);
+            var exploration = UpliftLog.Randomised(db);
             var key = (query.HoldoutShare, await exploration.MaxAsync(o => (long?)o.Id, cancellationToken) ?? 0, await exploration.CountAsync(cancellationToken));
             if (cache.Find(key) is { } cached) return cached;
 
             var ladder = options.Value.Ladder;
             var now = clock.GetUtcNow().UtcDateTime;
-            var logged = await exploration
-                .OrderBy(o => o.CreatedAt).ThenBy(o => o.Id)
-                .Select(o => new
-                {
-                    o.Id, o.UserId, o.ItemId, o.Item!.Category, o.ListPriceCents, o.Item.CostCents, o.DiscountPercent, o.CreatedAt,
-                    Bought = db.Events.Any(e => e.Kind == EventKind.Purchase && e.UserId == o.UserId && e.ItemId == o.ItemId
-                                                && (e.OfferId == o.Id || (e.OccurredAt >= o.CreatedAt && e.OccurredAt <= o.ExpiresAt))),
-                })
-                .ToListAsync(cancellationToken);
-            var history = await UpliftHistory.LoadAsync(db, userIds: null, cancellationToken);
-            var rows = UpliftTraining.Rows(
-                logged.Select(o => new UpliftTraining.LoggedOffer(o.Id, o.UserId, o.ItemId, o.Category, o.ListPriceCents, o.CostCents, o.DiscountPercent, o.CreatedAt, o.Bought)),
-                history, ladder, now);
+            var rows = (await UpliftLog.LoadRowsAsync(db, ladder, now, cancellationToken)).Select(r => r.Row).ToList();
             var split = (int)Math.Round(rows.Count * (1 - query.HoldoutShare));
             var train = rows.Take(split).ToList();
             var holdout = rows.Skip(split).ToList();

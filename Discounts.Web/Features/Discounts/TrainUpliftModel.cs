@@ -20,7 +20,11 @@ public static partial class TrainUpliftModel
 
     public sealed record Command : ICommand<Result>;
 
-    public sealed record Result(string Version, int TrainingRows, int BoughtRows, IReadOnlyList<int> Ladder);
+    /// <summary>
+    /// Learner is the one the log chose (with <c>Selected</c>, by cross-fitted Qini); Shrinkage is λ, 1 for each
+    /// user's own predicted lift and 0 for the population's (chosen by cross-fitted doubly robust value).
+    /// </summary>
+    public sealed record Result(string Version, int TrainingRows, int BoughtRows, IReadOnlyList<int> Ladder, string Learner, double Shrinkage);
 
     public sealed record Enqueued(string JobId);
 
@@ -36,35 +40,21 @@ public static partial class TrainUpliftModel
         public async ValueTask<Result> Handle(Command command, CancellationToken cancellationToken)
         {
             var ladder = options.Value.Ladder;
-            var history = await UpliftHistory.LoadAsync(db, userIds: null, cancellationToken);
-            var logged = await db.Offers.AsNoTracking()
-                .Where(o => o.IsExploration && o.Kind == OfferKind.PercentOff)
-                .Select(o => new
-                {
-                    o.Id, o.UserId, o.ItemId, o.Item!.Category, o.ListPriceCents, o.Item.CostCents, o.DiscountPercent, o.CreatedAt, o.ExpiresAt,
-                    Bought = db.Events.Any(e => e.Kind == EventKind.Purchase && e.UserId == o.UserId && e.ItemId == o.ItemId
-                                                && (e.OfferId == o.Id || (e.OccurredAt >= o.CreatedAt && e.OccurredAt <= o.ExpiresAt))),
-                })
-                .ToListAsync(cancellationToken);
-            var rows = UpliftTraining.Rows(
-                logged.Select(o => new UpliftTraining.LoggedOffer(o.Id, o.UserId, o.ItemId, o.Category, o.ListPriceCents, o.CostCents, o.DiscountPercent, o.CreatedAt, o.Bought)),
-                history,
-                ladder,
-                clock.GetUtcNow().UtcDateTime);
+            var rows = await UpliftLog.LoadRowsAsync(db, ladder, clock.GetUtcNow().UtcDateTime, cancellationToken);
             if (rows.Count == 0)
             {
                 throw new ConflictException("There are no randomised offers to learn from yet.");
             }
 
             var version = $"uplift-{clock.GetUtcNow():yyyyMMddHHmmss}";
-            var learner = UpliftLearner.Fit(rows, ladder.Length, options.Value.Learner, seed: 17, options.Value.LadderDoses);
-            store.Swap(new UpliftModel(learner, ladder, version, rows.Count));
-            LogTrained(logger, version, rows.Count);
-            return new Result(version, rows.Count, rows.Count(r => r.Outcome), ladder);
+            var model = UpliftModelTrainer.Train(rows, options.Value, seed: 17, version).Model;
+            store.Swap(model);
+            LogTrained(logger, version, rows.Count, model.Learner.Chosen.Kind, model.Shrinkage?.Lambda ?? 1);
+            return new Result(version, rows.Count, rows.Count(r => r.Row.Outcome), ladder, model.Learner.Chosen.ToString(), model.Shrinkage?.Lambda ?? 1);
         }
 
-        [LoggerMessage(Level = LogLevel.Information, Message = "Uplift model {Version} trained on {Rows} randomised offers")]
-        private static partial void LogTrained(ILogger logger, string version, int rows);
+        [LoggerMessage(Level = LogLevel.Information, Message = "Uplift model {Version} trained on {Rows} randomised offers: {Learner} learner, shrinkage {Shrinkage}")]
+        private static partial void LogTrained(ILogger logger, string version, int rows, UpliftLearnerKind learner, double shrinkage);
     }
 
     /// <summary>The Hangfire entry point: the job goes through the mediator like any request.</summary>
