@@ -85,7 +85,7 @@ public static class LogisticBlendFitter
         var sourceRates = RecommendationFeatures.Names.Select((name, f) => (name, f))
             .ToDictionary(p => p.name, p => HitRate(heldOut, features => features[p.f]));
         var sourceNdcg = RecommendationFeatures.Names.Select((name, f) => (name, f))
-            .ToDictionary(p => p.name, p => Ranking.Measure(heldOut, Ranking.Alone(p.f)).Ndcg);
+            .ToDictionary(p => p.name, p => BlendRanking.Measure(heldOut, BlendRanking.Alone(p.f)).Ndcg);
 
         var chosen = Select(groups, iterations);
         var model = new BlendModel(version, modelVersion, chosen.Weights, chosen.Intercept);
@@ -95,7 +95,7 @@ public static class LogisticBlendFitter
             .Sum(x => -Math.Log(Math.Clamp(x.Second ? model.Score(x.First) : 1 - model.Score(x.First), 1e-12, 1))) / examples;
         return (model, new BlendFitReport(groups.Count, examples, positives, logLoss,
             HitRate(heldOut, features => halfModel.Score(features)), sourceRates,
-            heldOut.Count, Ranking.Measure(heldOut, half.Weights).Ndcg, sourceNdcg, half.Name, chosen.Name, chosen.InnerHitRates));
+            heldOut.Count, BlendRanking.Measure(heldOut, half.Weights).Ndcg, sourceNdcg, half.Name, chosen.Name, chosen.InnerHitRates));
     }
 
     /// <summary>What <see cref="Select"/> chose: the weights refitted on every given group, and how each candidate did.</summary>
@@ -120,7 +120,7 @@ public static class LogisticBlendFitter
             double hits = 0, ndcg = 0;
             foreach (var (train, test) in folds)
             {
-                var measured = Ranking.Measure(test, candidates[c].Fit(train));
+                var measured = BlendRanking.Measure(test, candidates[c].Fit(train));
                 hits += measured.HitRate * test.Count;
                 ndcg += measured.Ndcg * test.Count;
             }
@@ -150,14 +150,17 @@ public static class LogisticBlendFitter
 
     private static List<Candidate> Candidates(int iterations)
     {
-        var candidates = RecommendationFeatures.Names.Select((name, f) => new Candidate($"{name} alone", _ => Ranking.Alone(f))).ToList();
+        var candidates = RecommendationFeatures.Names.Select((name, f) => new Candidate($"{name} alone", _ => BlendRanking.Alone(f))).ToList();
         candidates.AddRange(Penalties.Select(penalty => new Candidate(FormattableString.Invariant($"softmax l2={penalty:G2}"),
             train => Listwise(train, penalty, iterations).Weights)));
-        candidates.Add(new Candidate("softmax + HR/NDCG search", train =>
+        // The search starts from whichever simpler candidate ranks the training folds best, a single source included,
+        // so it refines the strongest signal with small weights on the others rather than replacing it.
+        candidates.Add(new Candidate("HR/NDCG search", train =>
         {
             var start = Penalties.Select(penalty => Listwise(train, penalty, iterations).Weights)
-                .MaxBy(w => Ranking.Objective(Ranking.Measure(train, w)))!;
-            return Ranking.Search(train, start);
+                .Concat(Enumerable.Range(0, RecommendationFeatures.Count).Select(BlendRanking.Alone))
+                .MaxBy(w => BlendRanking.Objective(BlendRanking.Measure(train, w)))!;
+            return BlendRanking.Search(train, start);
         }));
         return candidates;
     }
@@ -440,7 +443,7 @@ public static class LogisticBlendFitter
 /// Ranking measures of a linear score over each group's candidates, ranked as serving ranks them (score descending,
 /// then list order, which is item order), and the direct search that optimises them.
 /// </summary>
-public static class Ranking
+public static class BlendRanking
 {
     public const int Cutoff = 10;
 
@@ -532,7 +535,7 @@ public static class Ranking
     {
         var weights = start.ToArray();
         var best = Objective(Measure(groups, weights));
-        double[] factors = [-2, -1, -0.5, -0.25, -0.1, 0.1, 0.25, 0.5, 1, 2];
+        double[] factors = [-2, -1, -0.5, -0.25, -0.1, -0.03, -0.01, 0.01, 0.03, 0.1, 0.25, 0.5, 1, 2];
         for (var pass = 0; pass < passes; pass++)
         {
             var improved = false;
