@@ -29,4 +29,25 @@ public static class RecommendationFeatures
     public const int SourceCount = 6;
 
     public const int Count = 7;
+
+    /// <summary>
+    /// Rescales the scorer feature within one user's candidate list so their lowest p(buy) is 0 and their highest 1,
+    /// like every source's score is relative to its own best. p(buy) spans a narrow band that moves from user to user;
+    /// on one scale per list, one blend weight fits every user.
+    /// </summary>
+    public static void NormaliseScorer(IReadOnlyList<Candidate> candidates)
+    {
+        var low = float.MaxValue;
+        var high = float.MinValue;
+        foreach (var candidate in candidates)
+        {
+            low = Math.Min(low, candidate.Features[ScorerIndex]);
+            high = Math.Max(high, candidate.Features[ScorerIndex]);
+        }
+
+        foreach (var candidate in candidates)
+        {
+            candidate.Features[ScorerIndex] = high > low ? (candidate.Features[ScorerIndex] - low) / (high - low) : 0;
+        }
+    }
 }
