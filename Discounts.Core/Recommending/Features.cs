@@ -31,23 +31,43 @@ public static class RecommendationFeatures
     public const int Count = 7;
 
     /// <summary>
-    /// Rescales the scorer feature within one user's candidate list so their lowest p(buy) is 0 and their highest 1,
-    /// like every source's score is relative to its own best. p(buy) spans a narrow band that moves from user to user;
-    /// on one scale per list, one blend weight fits every user.
+    /// Replaces the scorer feature by its percentile within one user's candidate list (lowest p(buy) 0, highest 1;
+    /// equal p share a rank), so it is relative like every source's score. p(buy) spans a narrow band that moves from
+    /// user to user; as a percentile, one blend weight fits every user.
     /// </summary>
     public static void NormaliseScorer(IReadOnlyList<Candidate> candidates)
     {
-        var low = float.MaxValue;
-        var high = float.MinValue;
-        foreach (var candidate in candidates)
+        if (candidates.Count < 2)
         {
-            low = Math.Min(low, candidate.Features[ScorerIndex]);
-            high = Math.Max(high, candidate.Features[ScorerIndex]);
+            foreach (var candidate in candidates)
+            {
+                candidate.Features[ScorerIndex] = 0;
+            }
+
+            return;
         }
 
-        foreach (var candidate in candidates)
+        var order = candidates.OrderBy(c => c.Features[ScorerIndex]).ToArray();
+        var ranks = new float[order.Length];
+        for (var start = 0; start < order.Length;)
         {
-            candidate.Features[ScorerIndex] = high > low ? (candidate.Features[ScorerIndex] - low) / (high - low) : 0;
+            var end = start;
+            while (end + 1 < order.Length && order[end + 1].Features[ScorerIndex] == order[start].Features[ScorerIndex])
+            {
+                end++;
+            }
+
+            for (var i = start; i <= end; i++)
+            {
+                ranks[i] = (start + end) / 2f / (order.Length - 1);
+            }
+
+            start = end + 1;
+        }
+
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i].Features[ScorerIndex] = ranks[i];
         }
     }
 }

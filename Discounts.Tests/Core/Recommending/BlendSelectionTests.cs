@@ -95,4 +95,21 @@ public sealed class BlendSelectionTests
             Assert.That(LogisticBlendFitter.HitRate([miss], f => f[0]), Is.EqualTo(0));
         });
     }
+
+    [Test]
+    public void NormaliseScorer_WhenProbabilitiesSpanANarrowBand_GivesPercentilesWithinTheList()
+    {
+        var candidates = new[] { 0.31f, 0.30f, 0.32f, 0.31f, 0.30f }.Select((p, i) =>
+        {
+            var candidate = new Candidate(i);
+            candidate.Features[RecommendationFeatures.ScorerIndex] = p;
+            return candidate;
+        }).ToList();
+
+        RecommendationFeatures.NormaliseScorer(candidates);
+
+        // Sorted: 0.30, 0.30, 0.31, 0.31, 0.32 -> ranks 0-1, 2-3, 4 of 4; ties share their mean rank.
+        Assert.That(candidates.Select(c => c.Features[RecommendationFeatures.ScorerIndex]),
+            Is.EqualTo(new[] { 0.625f, 0.125f, 1f, 0.625f, 0.125f }).Within(1e-6f));
+    }
 }
