@@ -19,8 +19,10 @@ switch (verb)
         return await BenchmarkProfilesVerb.RunAsync(args[1..]);
     case "evaluate-ranking":
         return RunVerb(() => EvaluateRankingVerb.Run(args[1..]));
+    case "evaluate-blend":
+        return RunVerb(() => EvaluateBlendVerb.Run(args[1..]));
     default:
-        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default), import, evaluate-ranking, evaluate-uplift, benchmark-bert, benchmark-profiles.");
+        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default), import, evaluate-ranking, evaluate-blend, evaluate-uplift, benchmark-bert, benchmark-profiles.");
         return 2;
 }
 

@@ -29,4 +29,45 @@ public static class RecommendationFeatures
     public const int SourceCount = 6;
 
     public const int Count = 7;
+
+    /// <summary>
+    /// Replaces the scorer feature by its percentile within one user's candidate list (lowest p(buy) 0, highest 1;
+    /// equal p share a rank), so it is relative like every source's score. p(buy) spans a narrow band that moves from
+    /// user to user; as a percentile, one blend weight fits every user.
+    /// </summary>
+    public static void NormaliseScorer(IReadOnlyList<Candidate> candidates)
+    {
+        if (candidates.Count < 2)
+        {
+            foreach (var candidate in candidates)
+            {
+                candidate.Features[ScorerIndex] = 0;
+            }
+
+            return;
+        }
+
+        var order = candidates.OrderBy(c => c.Features[ScorerIndex]).ToArray();
+        var ranks = new float[order.Length];
+        for (var start = 0; start < order.Length;)
+        {
+            var end = start;
+            while (end + 1 < order.Length && order[end + 1].Features[ScorerIndex] == order[start].Features[ScorerIndex])
+            {
+                end++;
+            }
+
+            for (var i = start; i <= end; i++)
+            {
+                ranks[i] = (start + end) / 2f / (order.Length - 1);
+            }
+
+            start = end + 1;
+        }
+
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i].Features[ScorerIndex] = ranks[i];
+        }
+    }
 }

@@ -160,7 +160,7 @@ public static class GetRecommendations
         private int QuoteChunk => Math.Max(1, discountingOptions.Value.MaxItemsPerQuote);
     }
 
-    /// <summary>Fills each candidate's scorer feature with p(buy) (0 where it cannot score); returns p by item row, or null without a scorer.</summary>
+    /// <summary>Fills each candidate's scorer feature with p(buy) (0 where it cannot score), as its percentile within the list; returns the raw p by item row, or null without a scorer.</summary>
     public static Dictionary<int, float>? AddBuyProbabilities(IScorer scorer, ScorerVersion? version, float[]? vector, CatalogueIndex index, List<Candidate> candidates)
     {
         if (version is null || vector is null || candidates.Count == 0)
@@ -182,6 +182,7 @@ public static class GetRecommendations
             candidates[i].Features[RecommendationFeatures.ScorerIndex] = float.IsFinite(p) ? p : 0;
         }
 
+        RecommendationFeatures.NormaliseScorer(candidates);
         return byItem;
     }
 
