@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Load test of GET /api/users/{id}/recommendations against a Release build on 127.0.0.1, next to /health/live (the
 # host's ceiling). Starts its own server on a temporary data directory (the demo shop is seeded on first start),
-# waits until the scorer serves and the blend is fitted, warms the per-user embedding cache, then runs wrk.
+# waits until the scorer serves and the blend is fitted, warms the per-user embedding cache, then runs wrk: once with
+# the ranked-list cache on (steady state: every list cached by the warm-up) and once after a restart with it off
+# (Recommendations__ResultCacheEntries=0: every request ranks from scratch). After each run it prints the server's CPU
+# time per request (utime+stime ticks of its pid over the run / requests), which other load on the machine barely moves.
+# With the cache on it also runs a pass where every request is a new (user, count) key, i.e. all misses without a restart;
+# --only cached skips the restart with the cache off (on 100k items each start embeds the whole catalogue again).
 #
-#   docs/scripts/load-recommendations.sh [--items N] [--connections C] [--duration D] [--threads T] [--keep]
+#   docs/scripts/load-recommendations.sh [--items N] [--connections C] [--duration D] [--threads T] [--keep] [--only cached|uncached]
 #
 # --items N grows the catalogue to N items first (generated items posted through POST /api/items/batch, then a restart
 # so the scorer embeds all of them). Needs: dotnet, wrk (apt-get install -y wrk), curl, python3.
 set -euo pipefail
 
-ITEMS=0 CONNECTIONS=32 DURATION=30s THREADS=2 KEEP=0 PORT=${PORT:-5190}
+ITEMS=0 CONNECTIONS=32 DURATION=30s THREADS=2 KEEP=0 ONLY="" PORT=${PORT:-5190}
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --items) ITEMS=$2; shift 2 ;;
@@ -17,6 +22,7 @@ while [[ $# -gt 0 ]]; do
     --duration) DURATION=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --only) ONLY=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -38,7 +44,7 @@ start_server() {
   # One Admin key without a practical rate limit, so the test measures the endpoint and not the limiter.
   Storage__DataDirectory="$DATA" Auth__Keys__0__Key="$KEY" Auth__Keys__0__Role=Admin Auth__Keys__0__PermitsPerSecond=1000000 \
     Training__FirstRunOnSeed=false Logging__LogLevel__Default=Warning Logging__LogLevel__Discounts=Information \
-    ${EXTRA_ENV:-} dotnet "$ROOT/Discounts.Web/bin/Release/net10.0/Discounts.Web.dll" --urls "$URL" >>"$LOG" 2>&1 &
+    env ${EXTRA_ENV:-} dotnet "$ROOT/Discounts.Web/bin/Release/net10.0/Discounts.Web.dll" --urls "$URL" >>"$LOG" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 600); do
     curl -sf "$URL/health/ready" >/dev/null 2>&1 && return 0
@@ -96,7 +102,6 @@ PY
   start_server
 fi
 
-wait_for_blend
 LUA="$DATA/recommendations.lua"
 cat >"$LUA" <<LUAEOF
 local counter = 0
@@ -106,12 +111,52 @@ request = function()
   return wrk.format("GET", string.format("/api/users/user-%05d/recommendations?count=10", (counter % 1000) + 1))
 end
 LUAEOF
+# Every request a different (user, count) key, so each one misses the cache on a server that has it on: 1,000 users
+# times counts 10..99, no key repeats within 90,000 requests.
+MISS_LUA="$DATA/recommendations-miss.lua"
+cat >"$MISS_LUA" <<LUAEOF
+local counter = 0
+wrk.headers["X-Api-Key"] = "$KEY"
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", string.format("/api/users/user-%05d/recommendations?count=%d", (counter % 1000) + 1, 10 + math.floor(counter / 1000) % 90))
+end
+LUAEOF
 
-echo "warming the user-embedding cache (every demo user once)..." >&2
-for i in $(seq 1 1000); do curl -sf -o /dev/null -H "X-Api-Key: $KEY" "$URL/api/users/user-$(printf %05d "$i")/recommendations?count=10"; done
+TICK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
 
-echo "== /health/live (ceiling), $CONNECTIONS connections, $DURATION"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$URL/health/live"
-echo "== /api/users/{id}/recommendations?count=10 over 1,000 users, $CONNECTIONS connections, $DURATION"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$LUA" "$URL"
+# wrk with the server's CPU ticks read around it; prints wrk's report, then CPU-s, requests and CPU per request.
+measure() {
+  local label=$1; shift
+  local before after out requests
+  echo "== $label, $CONNECTIONS connections, $DURATION; $(uptime | sed 's/.*load/load/')"
+  before=$(cpu_ticks)
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@")
+  after=$(cpu_ticks)
+  echo "$out"
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  python3 -c "import sys; t=($after-$before)/$TICK; n=$requests; print(f'server CPU {t:.2f} s for {n} requests: {1000*t/max(n,1):.3f} ms CPU per request')"
+}
+
+warm() {
+  echo "warming (every demo user once)..." >&2
+  for i in $(seq 1 1000); do curl -sf -o /dev/null -H "X-Api-Key: $KEY" "$URL/api/users/user-$(printf %05d "$i")/recommendations?count=10"; done
+}
+
+wait_for_blend
+if [[ $ONLY != uncached ]]; then
+  warm
+  measure "/health/live (ceiling)" "$URL/health/live"
+  measure "/api/users/{id}/recommendations?count=10 over 1,000 users, ranked-list cache on (warm)" -s "$LUA" "$URL"
+  measure "/api/users/{id}/recommendations?count=10..99 over 1,000 users, cache on, every key new (all misses)" -s "$MISS_LUA" "$URL"
+fi
+if [[ $ONLY != cached ]]; then
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+  EXTRA_ENV="Recommendations__ResultCacheEntries=0 ${EXTRA_ENV:-}" start_server
+  wait_for_blend
+  warm
+  [[ $ONLY == uncached ]] && measure "/health/live (ceiling)" "$URL/health/live"
+  measure "/api/users/{id}/recommendations?count=10 over 1,000 users, ranked-list cache off (every request ranks)" -s "$LUA" "$URL"
+fi
 grep -E "Recommendation index built|blend .* fitted|now serving" "$LOG" | tail -4 >&2 || true
