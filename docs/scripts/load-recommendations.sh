@@ -8,7 +8,10 @@
 # With the cache on it also runs a pass where every request is a new (user, count) key, i.e. all misses without a restart;
 # --only cached skips the restart with the cache off (on 100k items each start embeds the whole catalogue again).
 #
-#   docs/scripts/load-recommendations.sh [--items N] [--connections C] [--duration D] [--threads T] [--keep] [--only cached|uncached]
+#   docs/scripts/load-recommendations.sh [--items N] [--connections C] [--duration D] [--threads T] [--keep] [--only cached|uncached] [--data DIR]
+#
+# --data DIR runs on an existing data directory (kept afterwards), e.g. one left by --keep with the 100k catalogue in it,
+# so the catalogue is not grown again.
 #
 # --items N grows the catalogue to N items first (generated items posted through POST /api/items/batch, then a restart
 # so the scorer embeds all of them). Needs: dotnet, wrk (apt-get install -y wrk), curl, python3.
@@ -23,12 +26,13 @@ while [[ $# -gt 0 ]]; do
     --threads) THREADS=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --only) ONLY=$2; shift 2 ;;
+    --data) DATA_ARG=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-DATA=$(mktemp -d /tmp/discounts-load-XXXX)
+if [[ -n ${DATA_ARG:-} ]]; then DATA=$(cd "$DATA_ARG" && pwd); KEEP=1; else DATA=$(mktemp -d /tmp/discounts-load-XXXX); fi
 KEY="load-test-admin-key-$(date +%s)-0123456789"
 URL="http://127.0.0.1:$PORT"
 LOG="$DATA/server.log"
@@ -46,6 +50,7 @@ start_server() {
     Training__FirstRunOnSeed=false Logging__LogLevel__Default=Warning Logging__LogLevel__Discounts=Information \
     env ${EXTRA_ENV:-} dotnet "$ROOT/Discounts.Web/bin/Release/net10.0/Discounts.Web.dll" --urls "$URL" >>"$LOG" 2>&1 &
   SERVER=$!
+  STARTED=$SECONDS
   for _ in $(seq 1 600); do
     curl -sf "$URL/health/ready" >/dev/null 2>&1 && return 0
     sleep 1
@@ -54,14 +59,19 @@ start_server() {
 }
 
 wait_for_blend() {
-  # Ready for load once a response names a fitted blend (the scorer serves and the index is built).
-  for _ in $(seq 1 1200); do
-    if curl -sf -H "X-Api-Key: $KEY" "$URL/api/users/user-00001/recommendations?count=1" | grep -q '"blendVersion":"blend-'; then
+  # Ready for load once a response comes from a serving scorer (not "none": at 100k items it embeds the whole catalogue
+  # first) re-ranked with a blend fitted for that very version.
+  for _ in $(seq 1 3600); do
+    if curl -sf -H "X-Api-Key: $KEY" "$URL/api/users/user-00001/recommendations?count=1" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+sys.exit(0 if r["modelVersion"] != "none" and r["blendVersion"].startswith("blend-") and r["blendVersion"].endswith("-" + r["modelVersion"]) else 1)' 2>/dev/null; then
+      echo "scorer serving with its fitted blend $((SECONDS - STARTED)) s after the server started" >&2
       return 0
     fi
     sleep 1
   done
-  echo "no fitted blend after 20 minutes; see $LOG" >&2; exit 1
+  echo "no scorer with a fitted blend after 60 minutes; see $LOG" >&2; exit 1
 }
 
 echo "building Release..." >&2
@@ -70,7 +80,7 @@ start_server
 
 if [[ $ITEMS -gt 0 ]]; then
   echo "growing the catalogue to $ITEMS items..." >&2
-  python3 - "$URL" "$KEY" "$ITEMS" <<'PY'
+  if python3 - "$URL" "$KEY" "$ITEMS" <<'PY'
 import json, random, sys, urllib.request
 url, key, target = sys.argv[1], sys.argv[2], int(sys.argv[3])
 existing = 0
@@ -79,6 +89,8 @@ while True:
     r = json.load(urllib.request.urlopen(urllib.request.Request(f"{url}/api/items?limit=1000" + (f"&cursor={cursor}" if cursor else ""), headers={"X-Api-Key": key})))
     existing += len(r["items"]); cursor = r.get("nextCursor")
     if not cursor: break
+if existing >= target:
+    print(f"the catalogue already has {existing} items", file=sys.stderr); sys.exit(3)
 rng = random.Random(17)
 cats = {"Skincare": ["serum", "cleanser", "toner"], "Outdoor": ["tent", "backpack", "headlamp"], "Kitchen": ["skillet", "kettle", "blender"],
         "Books": ["novel", "cookbook", "thriller"], "Electronics": ["charger", "speaker", "headphones"], "Snacks": ["granola", "trail mix", "crisps"]}
@@ -97,9 +109,11 @@ for i in range(need):
 if batch: send(batch)
 print(f"added {need} items to {existing}", file=sys.stderr)
 PY
-  # A restart, so the scorer embeds the whole catalogue when it loads.
-  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
-  start_server
+  then
+    # A restart, so the scorer embeds the whole catalogue when it loads.
+    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+    start_server
+  fi
 fi
 
 LUA="$DATA/recommendations.lua"

@@ -16,8 +16,6 @@ public static class GetRecommendations
 {
     public const int MaxCount = 100;
 
-    private static readonly EventKind[] InterestKinds = [EventKind.View, EventKind.Click, EventKind.Cart, EventKind.Purchase];
-
     /// <summary>At most this many of the user's latest interactions are read per request.</summary>
     private const int MaxHistoryEvents = 1_000;
 
@@ -63,6 +61,20 @@ public static class GetRecommendations
                 db.Events.LongCount(e => e.UserId == u.Id),
                 db.Events.Where(e => e.UserId == u.Id).Max(e => (long?)e.Id)))
             .FirstOrDefault());
+
+    private sealed record UserProfileRow(int Version, string KeywordsJson, string TopicsJson, string ProfileText);
+
+    private sealed record UserEvent(long ItemId, EventKind Kind);
+
+    private static readonly Func<DiscountsDbContext, long, CancellationToken, Task<UserProfileRow?>> ReadProfile = EF.CompileAsyncQuery(
+        (DiscountsDbContext db, long userId, CancellationToken _) => db.Profiles.Where(p => p.UserId == userId)
+            .Select(p => new UserProfileRow(p.Version, p.KeywordsJson, p.TopicsJson, p.ProfileText)).FirstOrDefault());
+
+    /// <summary>The user's latest interactions (newest first), only the two columns ranking reads.</summary>
+    private static readonly Func<DiscountsDbContext, long, IAsyncEnumerable<UserEvent>> ReadHistory = EF.CompileAsyncQuery(
+        (DiscountsDbContext db, long userId) => db.Events
+            .Where(e => e.UserId == userId && (e.Kind == EventKind.View || e.Kind == EventKind.Click || e.Kind == EventKind.Cart || e.Kind == EventKind.Purchase))
+            .OrderByDescending(e => e.OccurredAt).Take(MaxHistoryEvents).Select(e => new UserEvent(e.ItemId, e.Kind)));
 
     public sealed class Handler(
         DiscountsDbContext db, Recommender recommender, IScorer scorer, ImpressionLog impressions, ISender sender, RecommendationCache cache,
@@ -128,10 +140,13 @@ public static class GetRecommendations
             Query query, long userId, RankingStamp stamp, CatalogueIndex index, ScorerVersion? version, BlendModel blend, long phase,
             CancellationToken cancellationToken)
         {
-            var profile = await db.Profiles.AsNoTracking().Where(p => p.UserId == userId)
-                .Select(p => new { p.Version, p.KeywordsJson, p.TopicsJson, p.ProfileText }).FirstOrDefaultAsync(cancellationToken);
-            var events = await db.Events.AsNoTracking().Where(e => e.UserId == userId && InterestKinds.Contains(e.Kind))
-                .OrderByDescending(e => e.OccurredAt).Take(MaxHistoryEvents).Select(e => new { e.ItemId, e.Kind }).ToListAsync(cancellationToken);
+            var profile = await ReadProfile(db, userId, cancellationToken);
+            var events = new List<UserEvent>();
+            await foreach (var e in ReadHistory(db, userId).WithCancellation(cancellationToken))
+            {
+                events.Add(e);
+            }
+
             phase = recommender.RecordPhase("load", phase);
 
             var history = new List<int>(events.Count);
