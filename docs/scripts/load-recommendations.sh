@@ -48,7 +48,7 @@ start_server() {
   # One Admin key without a practical rate limit, so the test measures the endpoint and not the limiter.
   Storage__DataDirectory="$DATA" Auth__Keys__0__Key="$KEY" Auth__Keys__0__Role=Admin Auth__Keys__0__PermitsPerSecond=1000000 \
     Training__FirstRunOnSeed=false Logging__LogLevel__Default=Warning Logging__LogLevel__Discounts=Information \
-    env ${EXTRA_ENV:-} dotnet "$ROOT/Discounts.Web/bin/Release/net10.0/Discounts.Web.dll" --urls "$URL" >>"$LOG" 2>&1 &
+    env ${EXTRA_ENV:-} dotnet "$SERVER_DLL" --urls "$URL" >>"$LOG" 2>&1 &
   SERVER=$!
   STARTED=$SECONDS
   for _ in $(seq 1 600); do
@@ -74,8 +74,12 @@ sys.exit(0 if r["modelVersion"] != "none" and r["blendVersion"].startswith("blen
   echo "no scorer with a fitted blend after 60 minutes; see $LOG" >&2; exit 1
 }
 
-echo "building Release..." >&2
-(cd "$ROOT" && dotnet build Discounts.Web -c Release -v q -nologo >/dev/null)
+# SERVER_DLL=path runs an already built server instead (e.g. one built with -o elsewhere while another run holds bin/).
+if [[ -z ${SERVER_DLL:-} ]]; then
+  echo "building Release..." >&2
+  (cd "$ROOT" && dotnet build Discounts.Web -c Release -v q -nologo >/dev/null)
+  SERVER_DLL="$ROOT/Discounts.Web/bin/Release/net10.0/Discounts.Web.dll"
+fi
 start_server
 
 if [[ $ITEMS -gt 0 ]]; then
