@@ -238,9 +238,49 @@ public static class CandidateGenerator
         }
     }
 
-    private static IEnumerable<(int Item, float Score, float Max)> Top(IEnumerable<(int Item, float Score)> scores, int count)
+    /// <summary>
+    /// The best <paramref name="count"/> positive scores, best first (ties by item), each with the best score. A bounded
+    /// heap rather than a sort: on a large catalogue a common term matches thousands of items, and only a few are kept.
+    /// </summary>
+    private static List<(int Item, float Score, float Max)> Top(IEnumerable<(int Item, float Score)> scores, int count)
     {
-        var top = scores.Where(s => s.Score > 0).OrderByDescending(s => s.Score).ThenBy(s => s.Item).Take(count).ToList();
-        return top.Select(t => (t.Item, t.Score, top[0].Score));
+        // The heap's minimum is the worst kept entry: lower score first, then higher item (which loses the tie-break).
+        var kept = new PriorityQueue<(int Item, float Score), (int Item, float Score)>(count + 1, WorstFirst.Instance);
+        foreach (var entry in scores)
+        {
+            if (!(entry.Score > 0))
+            {
+                continue;
+            }
+
+            if (kept.Count < count)
+            {
+                kept.Enqueue(entry, entry);
+            }
+            else if (kept.TryPeek(out _, out var worst) && WorstFirst.Instance.Compare(entry, worst) > 0)
+            {
+                kept.DequeueEnqueue(entry, entry);
+            }
+        }
+
+        var top = new List<(int Item, float Score, float Max)>(kept.Count);
+        while (kept.TryDequeue(out var entry, out _))
+        {
+            top.Add((entry.Item, entry.Score, 0));
+        }
+
+        top.Reverse();
+        return top.Select(t => (t.Item, t.Score, top[0].Score)).ToList();
+    }
+
+    private sealed class WorstFirst : IComparer<(int Item, float Score)>
+    {
+        public static readonly WorstFirst Instance = new();
+
+        public int Compare((int Item, float Score) x, (int Item, float Score) y)
+        {
+            var byScore = x.Score.CompareTo(y.Score);
+            return byScore != 0 ? byScore : y.Item.CompareTo(x.Item);
+        }
     }
 }

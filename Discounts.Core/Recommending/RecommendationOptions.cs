@@ -47,6 +47,15 @@ public sealed class RecommendationOptions : IValidatableObject
     [Range(1, 24 * 365)]
     public int BlendMaxAgeHours { get; set; } = 24;
 
+    /// <summary>
+    /// How many ranked lists (per user and count) are kept in memory, least recently used dropped first; 0 turns the
+    /// cache off. An entry is served only while the user's profile version, their events (count and newest id, read
+    /// from the database on every request, so writes through any node count), the catalogue index, the scorer version
+    /// and the blend version are all what they were when it was ranked. Discount quotes are never cached.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int ResultCacheEntries { get; set; } = 10_000;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (ConsumableCategories.Any(string.IsNullOrWhiteSpace))

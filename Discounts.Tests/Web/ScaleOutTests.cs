@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
 using Discounts.Core.Data;
+using Discounts.Core.Recommending;
 using Npgsql;
 
 namespace Discounts.Tests.Web;
@@ -127,6 +128,33 @@ public sealed class ScaleOutTests
             Assert.That(report.GetProperty("nodes").EnumerateArray().All(n => n.GetProperty("alive").GetBoolean()), Is.True);
             Assert.That(hangfireServers.Any(s => s.StartsWith("node-a", StringComparison.Ordinal)), Is.False, string.Join(", ", hangfireServers));
             Assert.That(hangfireServers.Count(s => s.StartsWith("node-b:training", StringComparison.Ordinal)), Is.EqualTo(1), string.Join(", ", hangfireServers));
+        });
+    }
+
+    [Test]
+    public async Task Recommendations_WhenAPurchaseIsWrittenThroughTheOtherNode_DropTheItemOnTheNextRequest()
+    {
+        // Node B caches the user's ranked list; the purchase goes through node A, so no in-process hook on B sees it.
+        var (a, b) = (nodes[0], nodes[1]);
+        async Task<List<(string Id, string Category)>> ListAsync(Node node)
+        {
+            var result = await node.Client.GetFromJsonAsync<JsonElement>("/api/users/user-00051/recommendations?count=25");
+            return result.GetProperty("items").EnumerateArray().Select(i => (i.GetProperty("itemId").GetString()!, i.GetProperty("category").GetString()!)).ToList();
+        }
+
+        await ListAsync(b);
+        var cached = await ListAsync(b);
+        var consumable = new RecommendationOptions().ConsumableCategories.ToHashSet();
+        var bought = cached.First(i => !consumable.Contains(i.Category)).Id;
+        var purchase = IngestionTests.Event($"ev-scaleout-buy-{Guid.NewGuid():N}", "user-00051", bought, "purchase", 1_500);
+
+        (await a.Client.PostAsJsonAsync("/api/events/batch", new { events = new[] { purchase } })).EnsureSuccessStatusCode();
+        var after = await ListAsync(b);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cached.Select(i => i.Id), Does.Contain(bought));
+            Assert.That(after.Select(i => i.Id), Does.Not.Contain(bought), "node B re-ranked after a purchase it never saw in process");
         });
     }
 

@@ -16,8 +16,6 @@ public static class GetRecommendations
 {
     public const int MaxCount = 100;
 
-    private static readonly EventKind[] InterestKinds = [EventKind.View, EventKind.Click, EventKind.Cart, EventKind.Purchase];
-
     /// <summary>At most this many of the user's latest interactions are read per request.</summary>
     private const int MaxHistoryEvents = 1_000;
 
@@ -51,21 +49,104 @@ public static class GetRecommendations
         }
     }
 
+    /// <summary>The user's id and the stamps a cached list is checked against, in one round trip.</summary>
+    private sealed record UserHead(long Id, int? ProfileVersion, long Events, long? LastEventId);
+
+    // Compiled once: the per-request query is the cache's validity check, so its translation cost is worth saving.
+    private static readonly Func<DiscountsDbContext, string, CancellationToken, Task<UserHead?>> ReadHead = EF.CompileAsyncQuery(
+        (DiscountsDbContext db, string externalId, CancellationToken _) => db.Users.Where(u => u.ExternalId == externalId)
+            .Select(u => new UserHead(
+                u.Id,
+                db.Profiles.Where(p => p.UserId == u.Id).Select(p => (int?)p.Version).FirstOrDefault(),
+                db.Events.LongCount(e => e.UserId == u.Id),
+                db.Events.Where(e => e.UserId == u.Id).Max(e => (long?)e.Id)))
+            .FirstOrDefault());
+
+    private sealed record UserProfileRow(int Version, string KeywordsJson, string TopicsJson, string ProfileText);
+
+    private sealed record UserEvent(long ItemId, EventKind Kind);
+
+    private static readonly Func<DiscountsDbContext, long, CancellationToken, Task<UserProfileRow?>> ReadProfile = EF.CompileAsyncQuery(
+        (DiscountsDbContext db, long userId, CancellationToken _) => db.Profiles.Where(p => p.UserId == userId)
+            .Select(p => new UserProfileRow(p.Version, p.KeywordsJson, p.TopicsJson, p.ProfileText)).FirstOrDefault());
+
+    /// <summary>The user's latest interactions (newest first), only the two columns ranking reads.</summary>
+    private static readonly Func<DiscountsDbContext, long, IAsyncEnumerable<UserEvent>> ReadHistory = EF.CompileAsyncQuery(
+        (DiscountsDbContext db, long userId) => db.Events
+            .Where(e => e.UserId == userId && (e.Kind == EventKind.View || e.Kind == EventKind.Click || e.Kind == EventKind.Cart || e.Kind == EventKind.Purchase))
+            .OrderByDescending(e => e.OccurredAt).Take(MaxHistoryEvents).Select(e => new UserEvent(e.ItemId, e.Kind)));
+
     public sealed class Handler(
-        DiscountsDbContext db, Recommender recommender, IScorer scorer, ImpressionLog impressions, ISender sender,
+        DiscountsDbContext db, Recommender recommender, IScorer scorer, ImpressionLog impressions, ISender sender, RecommendationCache cache,
         IOptions<RecommendationOptions> options, IOptions<Core.Discounting.DiscountingOptions> discountingOptions, TimeProvider clock)
         : IQueryHandler<Query, Result>
     {
         public async ValueTask<Result> Handle(Query query, CancellationToken cancellationToken)
         {
             var phase = System.Diagnostics.Stopwatch.GetTimestamp();
-            var user = await db.Users.AsNoTracking().Where(u => u.ExternalId == query.Id).Select(u => new { u.Id }).FirstOrDefaultAsync(cancellationToken)
-                       ?? throw new NotFoundException("User", query.Id);
-            var profile = await db.Profiles.AsNoTracking().Where(p => p.UserId == user.Id)
-                .Select(p => new { p.Version, p.KeywordsJson, p.TopicsJson, p.ProfileText }).FirstOrDefaultAsync(cancellationToken);
-            var events = await db.Events.AsNoTracking().Where(e => e.UserId == user.Id && InterestKinds.Contains(e.Kind))
-                .OrderByDescending(e => e.OccurredAt).Take(MaxHistoryEvents).Select(e => new { e.ItemId, e.Kind }).ToListAsync(cancellationToken);
+            // Stamps first: anything written after this read changes the next request's stamp, so a list computed
+            // from newer data than its stamp is at worst recomputed once, never served stale.
+            var user = await ReadHead(db, query.Id, cancellationToken) ?? throw new NotFoundException("User", query.Id);
             var index = await recommender.GetIndexAsync(cancellationToken);
+            var version = scorer.ActiveVersion;
+            var modelVersion = version?.Name ?? "none";
+            var blend = recommender.BlendFor(modelVersion);
+            var stamp = new RankingStamp(user.ProfileVersion, user.Events, user.LastEventId, index, version, blend.Version);
+            var ranking = cache.Get(user.Id, query.Count, stamp);
+            phase = recommender.RecordPhase(ranking is null ? "load" : "cached", phase);
+            if (ranking is null)
+            {
+                ranking = await RankAsync(query, user.Id, stamp, index, version, blend, phase, cancellationToken);
+                // A scorer swapped mid-request leaves the list without p(buy); only a list ranked by the version in its stamp is kept.
+                if (scorer.ActiveVersion == version)
+                {
+                    cache.Set(user.Id, query.Count, ranking);
+                }
+
+                phase = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
+
+            var recommendationId = "rec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+            var quotes = query.WithDiscounts && ranking.Items.Count > 0
+                ? await QuoteAsync(query.Id, ranking.Items.Select(i => i.Recommendation.ItemId).ToList(), cancellationToken)
+                : new Dictionary<string, QuoteDiscount.Quote>();
+            if (query.WithDiscounts)
+            {
+                recommender.RecordPhase("quotes", phase);
+            }
+
+            var items = query.WithDiscounts
+                ? ranking.Items.Select(i => i.Recommendation with { Discount = quotes.GetValueOrDefault(i.Recommendation.ItemId) }).ToList()
+                : ranking.Items.Select(i => i.Recommendation).ToList();
+
+            var now = clock.GetUtcNow().UtcDateTime;
+            impressions.Add(ranking.Items.Select((item, position) => new RecommendationImpression
+            {
+                RecommendationId = recommendationId,
+                UserId = user.Id,
+                ItemId = item.ItemId,
+                Position = position,
+                Score = item.Score,
+                Sources = item.Sources,
+                ModelVersion = ranking.ModelVersion,
+                BlendVersion = ranking.BlendVersion,
+                CreatedAt = now,
+            }));
+            return new Result(query.Id, recommendationId, ranking.ModelVersion, ranking.BlendVersion, items);
+        }
+
+        /// <summary>The full computation: the user's profile and history, candidates, p(buy), the blend and diversity.</summary>
+        private async Task<CachedRanking> RankAsync(
+            Query query, long userId, RankingStamp stamp, CatalogueIndex index, ScorerVersion? version, BlendModel blend, long phase,
+            CancellationToken cancellationToken)
+        {
+            var profile = await ReadProfile(db, userId, cancellationToken);
+            var events = new List<UserEvent>();
+            await foreach (var e in ReadHistory(db, userId).WithCancellation(cancellationToken))
+            {
+                events.Add(e);
+            }
+
             phase = recommender.RecordPhase("load", phase);
 
             var history = new List<int>(events.Count);
@@ -82,17 +163,14 @@ public static class GetRecommendations
                 }
             }
 
-            var version = scorer.ActiveVersion;
             var matrix = recommender.Matrix(index);
-            var vector = version is null || profile is null ? null : recommender.UserVector(user.Id, profile.Version, profile.ProfileText, version);
+            var vector = version is null || profile is null ? null : recommender.UserVector(userId, profile.Version, profile.ProfileText, version);
             var interests = profile is null ? [] : Recommender.Interests(profile.KeywordsJson, profile.TopicsJson);
             var candidates = CandidateGenerator.Generate(index, new UserSignals(history, bought, interests, vector), matrix, options.Value.CandidatesPerSource);
             phase = recommender.RecordPhase("candidates", phase);
             var probabilities = AddBuyProbabilities(scorer, version, vector, index, candidates);
             phase = recommender.RecordPhase("scorer", phase);
 
-            var modelVersion = version?.Name ?? "none";
-            var blend = recommender.BlendFor(modelVersion);
             // With nothing to personalise on, the blend (learned on users who have history or text) has no say: best
             // sellers first, this week's as the tie-break.
             var stranger = history.Count == 0 && interests.Count == 0 && vector is null;
@@ -105,40 +183,16 @@ public static class GetRecommendations
 
             var ranked = candidates.OrderByDescending(c => c.Score).ThenBy(c => c.Item).ToList();
             var chosen = Diversity.Apply(ranked, c => index.CategoryOf[c.Item], options.Value.MaxPerCategory, options.Value.DiversityWindow, query.Count);
-
-            phase = recommender.RecordPhase("rank", phase);
-            var recommendationId = "rec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
-            var quotes = query.WithDiscounts && chosen.Count > 0
-                ? await QuoteAsync(query.Id, chosen.Select(c => index.Items[c.Item].ExternalId).ToList(), cancellationToken)
-                : new Dictionary<string, QuoteDiscount.Quote>();
-            if (query.WithDiscounts)
-            {
-                recommender.RecordPhase("quotes", phase);
-            }
-
             var items = chosen.Select(c =>
             {
                 var item = index.Items[c.Item];
-                return new Recommendation(item.ExternalId, item.Title, item.Category, Math.Round(c.Score, 6),
+                var recommendation = new Recommendation(item.ExternalId, item.Title, item.Category, Math.Round(c.Score, 6),
                     probabilities?.GetValueOrDefault(c.Item) is { } p && float.IsFinite(p) ? Math.Round(p, 6) : null,
-                    c.Sources.ToList(), RecommendationReasons.Describe(c, blend.StrongestSource(c.Features), index),
-                    quotes.GetValueOrDefault(item.ExternalId));
+                    c.Sources.ToList(), RecommendationReasons.Describe(c, blend.StrongestSource(c.Features), index), null);
+                return new RankedItem(item.Id, c.Score, string.Join(",", c.Sources), recommendation);
             }).ToList();
-
-            var now = clock.GetUtcNow().UtcDateTime;
-            impressions.Add(chosen.Select((c, position) => new RecommendationImpression
-            {
-                RecommendationId = recommendationId,
-                UserId = user.Id,
-                ItemId = index.Items[c.Item].Id,
-                Position = position,
-                Score = c.Score,
-                Sources = string.Join(",", c.Sources),
-                ModelVersion = modelVersion,
-                BlendVersion = stranger ? "popularity" : blend.Version,
-                CreatedAt = now,
-            }));
-            return new Result(query.Id, recommendationId, modelVersion, stranger ? "popularity" : blend.Version, items);
+            recommender.RecordPhase("rank", phase);
+            return new CachedRanking(stamp, version?.Name ?? "none", stranger ? "popularity" : blend.Version, items);
         }
 
         /// <summary>Quotes through the discounting slice itself, so its policy, guardrails and audit trail apply unchanged.</summary>

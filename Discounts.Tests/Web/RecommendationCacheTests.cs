@@ -1,0 +1,245 @@
+using System.Net;
+using System.Net.Http.Json;
+using Discounts.Core.Data;
+using Discounts.Core.Recommending;
+using Discounts.Core.Scoring;
+using Discounts.Training.FineTuning;
+using Discounts.Web.Features.Recommendations;
+using Discounts.Web.Features.Users;
+using Discounts.Web.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Discounts.Tests.Web;
+
+/// <summary>The ranked-list cache of GET /api/users/{id}/recommendations: hits equal misses, and nothing stale is served.</summary>
+public sealed class RecommendationCacheTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
+
+    private static RecommendationCache Cache => TestHost.Factory.Services.GetRequiredService<RecommendationCache>();
+
+    private static Recommender Recommender => TestHost.Factory.Services.GetRequiredService<Recommender>();
+
+    private static async Task<GetRecommendations.Result> GetAsync(HttpClient client, string userId, string query)
+    {
+        var response = await client.GetAsync($"/api/users/{userId}/recommendations{query}");
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<GetRecommendations.Result>(TestJson.Options))!;
+    }
+
+    /// <summary>Everything of a list but its recommendation id, as one comparable string per item.</summary>
+    private static List<string> Items(GetRecommendations.Result result) => result.Items
+        .Select(i => $"{i.ItemId}|{i.Score}|{i.BuyProbability}|{string.Join(",", i.Sources)}|{i.Reason}|{i.Discount?.OfferId}").ToList();
+
+    [Test]
+    public async Task GetRecommendations_WhenAskedAgain_IsServedFromCacheWithTheMissItemsAndItsOwnIdAndImpressions()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        await RecommendationEndpointTests.WaitForBlendAsync();
+        // Other tests' events may rebuild the index between two requests (a legitimate miss); retried until a pair is undisturbed.
+        for (var attempt = 0; ; attempt++)
+        {
+            var index = Recommender.Index;
+            Cache.Clear();
+            var (hits, misses) = (Cache.Hits, Cache.Misses);
+            var miss = await GetAsync(client, "user-00041", "?count=12");
+            var hit = await GetAsync(client, "user-00041", "?count=12");
+            Cache.Clear();
+            var missAgain = await GetAsync(client, "user-00041", "?count=12");
+            if ((Cache.Hits - hits != 1 || Cache.Misses - misses != 2 || Recommender.Index != index) && attempt < 5)
+            {
+                continue;
+            }
+
+            await TestHost.Factory.Services.GetRequiredService<ImpressionLog>().FlushAsync(CancellationToken.None);
+            var impressions = await ReadAsync(db => db.RecommendationImpressions
+                .Where(i => i.RecommendationId == miss.RecommendationId || i.RecommendationId == hit.RecommendationId)
+                .GroupBy(i => i.RecommendationId).Select(g => g.Count()).ToListAsync());
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(Cache.Hits - hits, Is.EqualTo(1), "the second request was a hit");
+                Assert.That(Cache.Misses - misses, Is.EqualTo(2), "the first and the one after clearing were misses");
+                Assert.That(miss.Items, Has.Count.EqualTo(12));
+                Assert.That(Items(hit), Is.EqualTo(Items(miss)));
+                Assert.That(Items(missAgain), Is.EqualTo(Items(hit)));
+                Assert.That((hit.ModelVersion, hit.BlendVersion), Is.EqualTo((miss.ModelVersion, miss.BlendVersion)));
+                Assert.That(hit.RecommendationId, Is.Not.EqualTo(miss.RecommendationId), "each response has its own id");
+                Assert.That(impressions, Is.EqualTo(new[] { 12, 12 }), "each response logs its own impressions");
+            });
+            return;
+        }
+    }
+
+    [Test]
+    public async Task GetRecommendations_WhenTheUserBuysAListedItem_DropsItAtOnce()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        await RecommendationEndpointTests.WaitForBlendAsync();
+        var consumable = TestHost.Factory.Services.GetRequiredService<IOptions<RecommendationOptions>>().Value.ConsumableCategories.ToHashSet();
+        await GetAsync(client, "user-00043", "?count=25");
+        var hits = Cache.Hits;
+        var cached = await GetAsync(client, "user-00043", "?count=25");
+        var bought = cached.Items.First(i => !consumable.Contains(i.Category)).ItemId;
+
+        var purchase = IngestionTests.Event($"ev-cache-buy-{Guid.NewGuid():N}", "user-00043", bought, "purchase", 1_500);
+        (await client.PostAsJsonAsync("/api/events/batch", new { events = new[] { purchase } })).EnsureSuccessStatusCode();
+        var after = await GetAsync(client, "user-00043", "?count=25");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Cache.Hits, Is.GreaterThan(hits), "the list was being served from the cache before the purchase");
+            Assert.That(cached.Items.Select(i => i.ItemId), Does.Contain(bought));
+            Assert.That(after.Items.Select(i => i.ItemId), Does.Not.Contain(bought), "a bought item that is not consumable is gone at once");
+            Assert.That(after.Items, Has.Count.EqualTo(25));
+        });
+    }
+
+    [Test]
+    public async Task GetRecommendations_WhenTheProfileIsRebuilt_RanksAgainFromTheNewProfile()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        await RecommendationEndpointTests.WaitForBlendAsync();
+        (await client.PutAsJsonAsync("/api/users/u-cache-profile", new { consentPersonalisation = true, consentMarketing = false })).EnsureSuccessStatusCode();
+        await GetAsync(client, "u-cache-profile", "?count=10");
+        var hits = Cache.Hits;
+        var before = await GetAsync(client, "u-cache-profile", "?count=10");
+        var texts = new[] { "ultralight hiking tent for alpine camping", "insulated sleeping bag for camping on the trail", "hiking boots for trail camping" }
+            .Select(text => new { userId = "u-cache-profile", kind = "search", text }).ToList();
+
+        (await client.PostAsJsonAsync("/api/texts/batch", new { texts })).EnsureSuccessStatusCode();
+        await WaitForProfileAsync(client, "u-cache-profile");
+        var after = await GetAsync(client, "u-cache-profile", "?count=10");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Cache.Hits, Is.GreaterThan(hits), "the popular list was being served from the cache");
+            Assert.That(before.BlendVersion, Is.EqualTo("popularity"));
+            Assert.That(after.BlendVersion, Is.Not.EqualTo("popularity"), "the new profile is ranked, not the cached list served");
+            Assert.That(after.Items.Select(i => i.Reason), Has.Some.StartsWith("matches your interest in '"));
+        });
+    }
+
+    [Test]
+    public async Task GetRecommendations_WhenAnotherScorerVersionIsActivated_RanksWithTheNewVersion()
+    {
+        using var shop = TestHost.Client(ApiRole.Shop);
+        using var scientist = TestHost.Client(ApiRole.Scientist);
+        await RecommendationEndpointTests.WaitForBlendAsync();
+        await GetAsync(shop, "user-00047", "?count=10");
+        var hits = Cache.Hits;
+        var before = await GetAsync(shop, "user-00047", "?count=10");
+
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var models = scope.ServiceProvider.GetRequiredService<ScorerModels>();
+        var (tiny, _) = models.CreateBase(dropout: 0);
+        var path = Path.Combine(models.ScorerFolder, $"cache-swap-{Guid.NewGuid():N}.safetensors");
+        string sha;
+        using (tiny) sha = ScorerModels.SaveAtomically(tiny.Model, path);
+        var swapped = new Discounts.Core.Domain.ModelVersion { Name = $"cache-swap-{Guid.NewGuid():N}", WeightsPath = path, Sha256 = sha, CreatedAt = DateTime.UtcNow };
+        db.ModelVersions.Add(swapped);
+        await db.SaveChangesAsync();
+        (await scientist.PostAsync($"/api/models/{swapped.Id}/activate", null)).EnsureSuccessStatusCode();
+        var after = await GetAsync(shop, "user-00047", "?count=10");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Cache.Hits, Is.GreaterThan(hits), "the list was being served from the cache before the swap");
+            Assert.That(before.ModelVersion, Is.Not.EqualTo(swapped.Name));
+            Assert.That(TestHost.Factory.Services.GetRequiredService<IScorer>().ActiveVersion?.Name, Is.EqualTo(swapped.Name));
+            Assert.That(after.ModelVersion, Is.EqualTo(swapped.Name), "the list is re-ranked by the version now serving");
+        });
+    }
+
+    [Test]
+    public void Get_WhenStampDiffersOrEntryWasEvicted_ReturnsNothing()
+    {
+        var cache = new RecommendationCache(Options.Create(new RecommendationOptions { ResultCacheEntries = 2 }), Metrics());
+        var index = CatalogueIndex.Build([], [], DateTime.UtcNow, new RecommendationOptions());
+        var scorer = new ScorerVersion(null, "base", "sha");
+        RankingStamp Stamp(int profile, long events, CatalogueIndex forIndex, ScorerVersion version, string blend) => new(profile, events, events, forIndex, version, blend);
+        CachedRanking Ranking(RankingStamp stamp) => new(stamp, stamp.Scorer!.Name, stamp.BlendVersion, []);
+        var stamp = Stamp(1, 10, index, scorer, "blend-1");
+
+        cache.Set(1, 10, Ranking(stamp));
+        Assert.Multiple(() =>
+        {
+            Assert.That(cache.Get(1, 10, stamp with { }), Is.Not.Null, "an equal stamp hits");
+            Assert.That(cache.Get(1, 5, stamp), Is.Null, "another count is another list");
+            Assert.That(cache.Get(2, 10, stamp), Is.Null, "another user");
+            Assert.That(cache.Get(1, 10, Stamp(2, 10, index, scorer, "blend-1")), Is.Null, "a new profile version");
+        });
+        Assert.That(cache.Count, Is.Zero, "a stale entry is dropped on sight");
+
+        foreach (var changed in new[]
+                 {
+                     Stamp(1, 11, index, scorer, "blend-1"),
+                     stamp with { LastEventId = 12 },
+                     Stamp(1, 10, CatalogueIndex.Build([], [], DateTime.UtcNow, new RecommendationOptions()), scorer, "blend-1"),
+                     Stamp(1, 10, index, scorer with { Name = "tuned" }, "blend-1"),
+                     Stamp(1, 10, index, scorer, "blend-2"),
+                 })
+        {
+            cache.Set(1, 10, Ranking(stamp));
+            Assert.That(cache.Get(1, 10, changed), Is.Null, changed.ToString());
+        }
+
+        cache.Set(1, 10, Ranking(stamp));
+        cache.Set(2, 10, Ranking(stamp));
+        cache.Get(1, 10, stamp);
+        cache.Set(3, 10, Ranking(stamp));
+        Assert.Multiple(() =>
+        {
+            Assert.That(cache.Count, Is.EqualTo(2));
+            Assert.That(cache.Get(2, 10, stamp), Is.Null, "the least recently used entry went first");
+            Assert.That(cache.Get(1, 10, stamp), Is.Not.Null);
+            Assert.That(cache.Get(3, 10, stamp), Is.Not.Null);
+        });
+    }
+
+    [Test]
+    public void Get_WhenCacheIsOff_NeverStoresOrHits()
+    {
+        var cache = new RecommendationCache(Options.Create(new RecommendationOptions { ResultCacheEntries = 0 }), Metrics());
+        var stamp = new RankingStamp(1, 1, 1, CatalogueIndex.Build([], [], DateTime.UtcNow, new RecommendationOptions()), null, "prior");
+
+        cache.Set(1, 10, new CachedRanking(stamp, "none", "prior", []));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cache.Enabled, Is.False);
+            Assert.That(cache.Get(1, 10, stamp), Is.Null);
+            Assert.That(cache.Count, Is.Zero);
+        });
+    }
+
+    /// <summary>A meter of its own, so the pure cache tests do not start the shared host.</summary>
+    private static DiscountsMetrics Metrics() =>
+        new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+
+    private static async Task WaitForProfileAsync(HttpClient client, string userId)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (waited.Elapsed < Patience)
+        {
+            var response = await client.GetAsync($"/api/users/{userId}/profile");
+            if (response.IsSuccessStatusCode && (await response.Content.ReadFromJsonAsync<GetUserProfile.Result>(TestJson.Options))!.Version > 0)
+            {
+                return;
+            }
+
+            await Task.Delay(250);
+        }
+
+        Assert.Fail($"The profile of {userId} was not built in time.");
+    }
+
+    private static async Task<T> ReadAsync<T>(Func<DiscountsDbContext, Task<T>> read)
+    {
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        return await read(scope.ServiceProvider.GetRequiredService<DiscountsDbContext>());
+    }
+}
