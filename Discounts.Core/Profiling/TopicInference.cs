@@ -12,8 +12,9 @@ namespace Discounts.Core.Profiling;
 /// </summary>
 public sealed class TopicInference
 {
+    /// <summary>scikit-learn's own E-step limits (max_doc_update_iter, mean_change_tol): at most 100 passes, stopping once the mixture moves less than 1e-3 per topic on average.</summary>
     private const int MaxIterations = 100;
-    private const double Tolerance = 1e-4;
+    private const double MeanChangeTolerance = 1e-3;
     private const int FormatVersion = 1;
 
     private readonly Dictionary<string, int> termIndex;
@@ -159,6 +160,7 @@ public sealed class TopicInference
         return Mixture(words, counts);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private double[] Mixture(int[] words, int[] counts)
     {
         var k = TopicCount;
@@ -201,11 +203,11 @@ public sealed class TopicInference
             double change = 0;
             for (var t = 0; t < k; t++)
             {
-                change = Math.Max(change, Math.Abs(next[t] - topicCounts[t]));
+                change += Math.Abs(next[t] - topicCounts[t]);
             }
 
             (topicCounts, next) = (next, topicCounts);
-            if (change < Tolerance * total)
+            if (change < MeanChangeTolerance * k * total)
             {
                 break;
             }
