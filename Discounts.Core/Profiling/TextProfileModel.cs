@@ -42,14 +42,23 @@ public sealed class TextProfileModel
     private const string TfIdfColumn = "TfIdf";
     private const string TopicsColumn = "Topics";
 
-    /// <summary>Below this many documents one model copy scores them all; above it, each core gets a copy and a share.</summary>
+    /// <summary>ML.NET's default, set explicitly because the managed scorer uses the same prior: α = AlphaSum / topics.</summary>
+    private const float LdaAlphaSum = 100;
+
+    /// <summary>Below this many documents one ML.NET model copy scores them all; above it, each core gets a copy and a share.</summary>
     private const int ParallelScoringThreshold = 2_000;
+
+    /// <summary>Below this many documents the managed scorer runs on the calling thread; a single-user refresh stays on one.</summary>
+    private const int ManagedParallelThreshold = 64;
 
     private readonly MLContext ml;
     private readonly ITransformer transformer;
     private readonly string[] tfIdfTerms;
     private readonly HashSet<string> vocabulary;
-    private readonly Lazy<ScoringCopy[]> copies;
+    private readonly TopicInference? inference;
+    private readonly List<ScoringCopy> copies = [];
+    private readonly Lock copiesGate = new();
+    private byte[]? savedModel;
 
     /// <summary>
     /// ML.NET's LDA scores one document at a time under a lock inside the transformer, so one transformer uses one core.
@@ -58,11 +67,11 @@ public sealed class TextProfileModel
     /// </summary>
     private sealed record ScoringCopy(MLContext Ml, ITransformer Transformer, Lock Gate);
 
-    private TextProfileModel(MLContext ml, ITransformer transformer, TextModelMetadata metadata)
+    private TextProfileModel(MLContext ml, ITransformer transformer, TextModelMetadata metadata, TopicInference? inference)
     {
         this.ml = ml;
         this.transformer = transformer;
-        copies = new Lazy<ScoringCopy[]>(CreateScoringCopies);
+        this.inference = inference;
         Metadata = metadata;
         vocabulary = metadata.Vocabulary.ToHashSet(StringComparer.Ordinal);
         var schema = transformer.GetOutputSchema(ml.Data.LoadFromEnumerable(Array.Empty<TokensRow>()).Schema);
@@ -75,9 +84,25 @@ public sealed class TextProfileModel
 
     public IReadOnlyList<Topic> Topics => Metadata.Topics;
 
+    /// <summary>How many ML.NET scoring copies exist now; they are made only as batch sizes need them.</summary>
+    internal int ScoringCopyCount
+    {
+        get
+        {
+            lock (copiesGate)
+            {
+                return copies.Count;
+            }
+        }
+    }
+
+    /// <summary>Whether scoring runs managed over the fitted matrices (every model fitted or saved since it existed) or through ML.NET.</summary>
+    internal bool ScoresManaged => inference is not null;
+
     public static TextProfileModel Fit(IReadOnlyList<IReadOnlyList<string>> documents, TextModelOptions options, DateTime fittedAtUtc)
     {
-        var vocabulary = ChooseVocabulary(documents, options);
+        var documentFrequency = DocumentFrequencies(documents);
+        var vocabulary = ChooseVocabulary(documentFrequency, documents.Count, options);
         if (vocabulary.Count == 0)
         {
             throw new ArgumentException("No term occurs in enough documents to fit a text model.", nameof(documents));
@@ -94,8 +119,10 @@ public sealed class TextProfileModel
                 maximumNgramsCount: Math.Max(1, vocabulary.Count), weighting: NgramExtractingEstimator.WeightingCriteria.TfIdf))
             .Append(ml.Transforms.Text.LatentDirichletAllocation(TopicsColumn, CountsColumn,
                 numberOfTopics: options.TopicCount,
+                alphaSum: LdaAlphaSum,
                 maximumNumberOfIterations: options.LdaIterations,
-                numberOfSummaryTermsPerTopic: options.TopicWordCount,
+                // Every word of every topic, not only the top few: the managed scorer needs the whole topic-word matrix.
+                numberOfSummaryTermsPerTopic: vocabulary.Count,
                 numberOfThreads: options.Threads,
                 // The log-likelihood is only printed; computing it every 5 iterations (the default) costs a pass each time.
                 likelihoodInterval: Math.Max(5, options.LdaIterations),
@@ -103,7 +130,8 @@ public sealed class TextProfileModel
         var fitted = NativeStdout.ToStderr(() => pipeline.Fit(data));
 
         var lda = fitted.LastTransformer;
-        var topics = lda.GetLdaDetails(0).WordScoresPerTopic
+        var details = lda.GetLdaDetails(0).WordScoresPerTopic;
+        var topics = details
             .Select((words, id) => new Topic(id, words
                 .OrderByDescending(w => w.Score)
                 .Take(options.TopicWordCount)
@@ -112,18 +140,54 @@ public sealed class TextProfileModel
             .ToList();
         var metadata = new TextModelMetadata(
             VersionOf(vocabulary, options, fittedAtUtc), fittedAtUtc, documents.Count, vocabulary.Count, options, topics, vocabulary);
-        return new TextProfileModel(ml, fitted, metadata);
+        var inference = TopicInference.Create(vocabulary, documentFrequency, documents.Count,
+            details.Select(words => (IReadOnlyList<(string, float)>)words.Select(w => (w.Word, w.Score)).ToList()).ToList(), LdaAlphaSum);
+        return new TextProfileModel(ml, fitted, metadata, inference);
     }
 
     /// <summary>Scores documents (each a user's texts, tokenised and joined) against the fitted vocabulary and topics.</summary>
     public IReadOnlyList<TextScore> Score(IReadOnlyList<IReadOnlyList<string>> documents)
+    {
+        if (inference is null)
+        {
+            return ScoreWithMlNet(documents);
+        }
+
+        var keywordCount = Metadata.Options.KeywordCount;
+        var result = new TextScore[documents.Count];
+        if (documents.Count < ManagedParallelThreshold)
+        {
+            for (var i = 0; i < result.Length; i++)
+            {
+                result[i] = inference.Score(documents[i], keywordCount);
+            }
+        }
+        else
+        {
+            Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, documents.Count, ManagedParallelThreshold), range =>
+            {
+                for (var i = range.Item1; i < range.Item2; i++)
+                {
+                    result[i] = inference.Score(documents[i], keywordCount);
+                }
+            });
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Scores through the ML.NET pipeline: TF-IDF by its n-gram transform and topics by LightLDA's sampler. Models saved
+    /// before the managed scorer existed score this way, and tests hold the managed scorer against it.
+    /// </summary>
+    public IReadOnlyList<TextScore> ScoreWithMlNet(IReadOnlyList<IReadOnlyList<string>> documents)
     {
         if (documents.Count == 0)
         {
             return [];
         }
 
-        var scorers = documents.Count < ParallelScoringThreshold ? copies.Value[..1] : copies.Value;
+        var scorers = ScoringCopies(documents.Count < ParallelScoringThreshold ? 1 : Math.Max(1, Environment.ProcessorCount));
         var share = (documents.Count + scorers.Length - 1) / scorers.Length;
         var parts = new List<TextScore>[scorers.Length];
         // The stdout swap is process-wide and serialised, so it wraps the whole batch, never one worker.
@@ -143,32 +207,41 @@ public sealed class TextProfileModel
         }
     }
 
-    private ScoringCopy[] CreateScoringCopies()
+    /// <summary>The first <paramref name="needed"/> scoring copies, making only those not made yet: one document needs one copy, not one per core.</summary>
+    private ScoringCopy[] ScoringCopies(int needed)
     {
-        // Every copy, the first included, is loaded from the saved model: a freshly fitted LDA transformer scores a
-        // little differently from the same model loaded back, and a document must score the same on every copy.
-        var result = new ScoringCopy[Math.Max(1, Environment.ProcessorCount)];
-        using var saved = new MemoryStream();
-        ml.Model.Save(transformer, ml.Data.LoadFromEnumerable(Array.Empty<TokensRow>()).Schema, saved);
-        for (var i = 0; i < result.Length; i++)
+        lock (copiesGate)
         {
-            saved.Position = 0;
-            var context = new MLContext(Metadata.Options.Seed);
-            result[i] = new ScoringCopy(context, context.Model.Load(saved, out _), new Lock());
-        }
+            // Every copy, the first included, is loaded from the saved model: a freshly fitted LDA transformer scores a
+            // little differently from the same model loaded back, and a document must score the same on every copy.
+            if (copies.Count < needed && savedModel is null)
+            {
+                using var saved = new MemoryStream();
+                ml.Model.Save(transformer, ml.Data.LoadFromEnumerable(Array.Empty<TokensRow>()).Schema, saved);
+                savedModel = saved.ToArray();
+            }
 
-        return result;
+            while (copies.Count < needed)
+            {
+                using var saved = new MemoryStream(savedModel!, writable: false);
+                var context = new MLContext(Metadata.Options.Seed);
+                copies.Add(new ScoringCopy(context, context.Model.Load(saved, out _), new Lock()));
+            }
+
+            return copies.Take(needed).ToArray();
+        }
     }
 
     public TextScore Score(IReadOnlyList<string> document) => Score([document])[0];
 
-    /// <summary>Writes the ML.NET model and its metadata as &lt;version&gt;.zip and &lt;version&gt;.json.</summary>
+    /// <summary>Writes the ML.NET model, its metadata and the managed scorer's matrices as &lt;version&gt;.zip, .json and .topics.bin.</summary>
     public string Save(string directory)
     {
         Directory.CreateDirectory(directory);
         var zip = Path.Combine(directory, Version + ".zip");
         var schema = ml.Data.LoadFromEnumerable(Array.Empty<TokensRow>()).Schema;
         ml.Model.Save(transformer, schema, zip);
+        inference?.Save(Path.Combine(directory, Version + InferenceSuffix));
         File.WriteAllText(Path.Combine(directory, Version + ".json"), JsonSerializer.Serialize(Metadata, MetadataJson));
         return zip;
     }
@@ -179,11 +252,29 @@ public sealed class TextProfileModel
                        ?? throw new InvalidDataException($"Text model {version} has no metadata.");
         var ml = new MLContext(metadata.Options.Seed);
         var transformer = ml.Model.Load(Path.Combine(directory, version + ".zip"), out _);
-        return new TextProfileModel(ml, transformer, metadata);
+        var inferencePath = Path.Combine(directory, version + InferenceSuffix);
+        return new TextProfileModel(ml, transformer, metadata, File.Exists(inferencePath) ? TopicInference.Load(inferencePath) : null);
     }
 
+    private const string InferenceSuffix = ".topics.bin";
+
     /// <summary>Keeps terms that occur in enough documents but not in most, the most widespread first, up to the cap; sorted so the model is reproducible.</summary>
-    public static List<string> ChooseVocabulary(IReadOnlyList<IReadOnlyList<string>> documents, TextModelOptions options)
+    public static List<string> ChooseVocabulary(IReadOnlyList<IReadOnlyList<string>> documents, TextModelOptions options) =>
+        ChooseVocabulary(DocumentFrequencies(documents), documents.Count, options);
+
+    private static List<string> ChooseVocabulary(Dictionary<string, int> documentFrequency, int documentCount, TextModelOptions options)
+    {
+        var maxFrequency = Math.Max(options.MinDocumentFrequency, (int)(options.MaxDocumentShare * documentCount));
+        return documentFrequency
+            .Where(kv => kv.Value >= options.MinDocumentFrequency && kv.Value <= maxFrequency)
+            .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
+            .Take(options.MaxVocabulary)
+            .Select(kv => kv.Key)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    private static Dictionary<string, int> DocumentFrequencies(IReadOnlyList<IReadOnlyList<string>> documents)
     {
         var documentFrequency = new Dictionary<string, int>(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -199,14 +290,7 @@ public sealed class TextProfileModel
             }
         }
 
-        var maxFrequency = Math.Max(options.MinDocumentFrequency, (int)(options.MaxDocumentShare * documents.Count));
-        return documentFrequency
-            .Where(kv => kv.Value >= options.MinDocumentFrequency && kv.Value <= maxFrequency)
-            .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
-            .Take(options.MaxVocabulary)
-            .Select(kv => kv.Key)
-            .Order(StringComparer.Ordinal)
-            .ToList();
+        return documentFrequency;
     }
 
     /// <summary>

@@ -27,6 +27,8 @@ public static class Tokenizer
         "arent", "werent", "hasnt", "havent", "wouldnt", "couldnt", "shouldnt", "youre", "theyre",
     };
 
+    private static readonly System.Buffers.SearchValues<char> AsciiDigits = System.Buffers.SearchValues.Create("0123456789");
+
     public static List<string> Tokenize(string text)
     {
         // The scrubber's placeholders say that something was removed; they are not words the user chose.
@@ -36,6 +38,8 @@ public static class Tokenizer
         var tokens = new List<string>();
         var word = new StringBuilder();
         var cjk = new List<string>();
+        // Lower-cased runes go through a stack buffer: a string per character made tokenising the costliest step of scoring.
+        Span<char> lower = stackalloc char[2];
         foreach (var rune in text.EnumerateRunes())
         {
             if (IsCjk(rune))
@@ -48,7 +52,7 @@ public static class Tokenizer
             FlushCjk(cjk, tokens);
             if (Rune.IsLetterOrDigit(rune))
             {
-                word.Append(Rune.ToLowerInvariant(rune).ToString());
+                word.Append(lower[..Rune.ToLowerInvariant(rune).EncodeToUtf16(lower)]);
             }
             else if (rune.Value == '\'' && word.Length > 0)
             {
@@ -74,7 +78,7 @@ public static class Tokenizer
 
         var term = word.ToString();
         word.Clear();
-        if (term.Length >= 2 && term.Length <= 40 && !StopWords.Contains(term) && !term.All(char.IsAsciiDigit))
+        if (term.Length >= 2 && term.Length <= 40 && !StopWords.Contains(term) && term.AsSpan().ContainsAnyExcept(AsciiDigits))
         {
             tokens.Add(term);
         }

@@ -11,7 +11,9 @@ namespace Discounts.Web.Cli;
 /// `--reviews All_Beauty_5.json.gz` the same timings on real review text. The synthetic mode writes a
 /// corpus per size (DIR/corpus-N.tsv: user id, tab, text; the same file docs/scripts/profile_bench_sklearn.py reads),
 /// then times fitting the text model (tokenising, vocabulary, TF-IDF and LDA) and scoring every user against it.
-/// One JSON line per size on stdout; LDA's native chatter goes to stderr.
+/// One JSON line per size on stdout; LDA's native chatter goes to stderr. CPU seconds (user + system, every thread of
+/// the process) are recorded beside wall seconds, since they depend far less on what else the machine is running.
+/// `--mlnet-scoring 1` also times scoring through ML.NET's own pipeline (TF-IDF transform and LightLDA's sampler).
 /// </summary>
 public static class BenchmarkProfilesVerb
 {
@@ -45,23 +47,43 @@ public static class BenchmarkProfilesVerb
             var texts = rows.Select(r => r[1]).ToList();
             var fits = new List<double>();
             var scores = new List<double>();
+            var fitCpu = new List<double>();
+            var scoreCpu = new List<double>();
+            var mlnetScores = new List<double>();
+            var prepareCpu = new List<double>();
+            var mlnetScoreCpu = new List<double>();
             var vocabulary = 0;
             var users = 0;
             for (var repeat = 0; repeat < options.Repeats; repeat++)
             {
                 var started = Stopwatch.GetTimestamp();
+                var cpu = CpuSeconds();
                 var documents = texts.AsParallel().AsOrdered().Select(t => (IReadOnlyList<string>)Tokenizer.Tokenize(t)).ToList();
                 var model = TextProfileModel.Fit(documents, new TextModelOptions { TopicCount = options.Topics, LdaIterations = options.Iterations }, DateTime.UtcNow);
                 fits.Add(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                fitCpu.Add(CpuSeconds() - cpu);
                 vocabulary = model.Metadata.VocabularySize;
 
                 started = Stopwatch.GetTimestamp();
-                var userDocuments = rows.Zip(documents).GroupBy(p => p.First[0], StringComparer.Ordinal)
-                    .Select(g => (IReadOnlyList<string>)g.SelectMany(p => p.Second).ToList()).ToList();
+                cpu = CpuSeconds();
+                // Like scikit-learn's peer, scoring starts from each user's raw texts joined, so tokenising is timed too.
+                var userDocuments = rows.GroupBy(r => r[0], StringComparer.Ordinal).ToList()
+                    .AsParallel().AsOrdered().Select(g => (IReadOnlyList<string>)Tokenizer.Tokenize(string.Join(' ', g.Select(r => r[1])))).ToList();
+                prepareCpu.Add(CpuSeconds() - cpu);
                 var scored = model.Score(userDocuments);
                 scores.Add(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                scoreCpu.Add(CpuSeconds() - cpu);
                 users = scored.Count;
-                await Console.Error.WriteLineAsync($"size {size:N0} run {repeat + 1}: fit {fits[^1]:F2} s, score {scores[^1]:F2} s ({users:N0} users)");
+                await Console.Error.WriteLineAsync($"size {size:N0} run {repeat + 1}: fit {fits[^1]:F2} s (cpu {fitCpu[^1]:F2}), score {scores[^1]:F2} s (cpu {scoreCpu[^1]:F2}) ({users:N0} users)");
+                if (options.MlNetScoring)
+                {
+                    started = Stopwatch.GetTimestamp();
+                    cpu = CpuSeconds();
+                    model.ScoreWithMlNet(userDocuments);
+                    mlnetScores.Add(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                    mlnetScoreCpu.Add(CpuSeconds() - cpu);
+                    await Console.Error.WriteLineAsync($"size {size:N0} run {repeat + 1}: ML.NET pipeline scoring {mlnetScores[^1]:F2} s (cpu {mlnetScoreCpu[^1]:F2})");
+                }
             }
 
             Console.WriteLine(JsonSerializer.Serialize(new
@@ -77,6 +99,14 @@ public static class BenchmarkProfilesVerb
                 scoreSeconds = scores.Select(s => Math.Round(s, 3)),
                 scoreMedian = Math.Round(Median(scores), 3),
                 scorePerUserMs = Math.Round(Median(scores) * 1000 / Math.Max(1, users), 4),
+                threads = Environment.ProcessorCount,
+                fitCpuSeconds = fitCpu.Select(c => Math.Round(c, 3)),
+                scoreCpuSeconds = scoreCpu.Select(c => Math.Round(c, 3)),
+                scoreCpuPerUserMs = Math.Round(Median(scoreCpu) * 1000 / Math.Max(1, users), 4),
+                // The part of scoreCpuSeconds spent grouping, joining and tokenising the users' raw texts.
+                scorePrepareCpuSeconds = prepareCpu.Select(c => Math.Round(c, 3)),
+                mlnetScoreSeconds = mlnetScores.Select(s => Math.Round(s, 3)),
+                mlnetScoreCpuSeconds = mlnetScoreCpu.Select(c => Math.Round(c, 3)),
             }, RecordFiles.Json));
         }
 
@@ -127,6 +157,8 @@ public static class BenchmarkProfilesVerb
         }, RecordFiles.Json));
         return 0;
     }
+
+    private static double CpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
     private static double Median(List<double> values)
     {
@@ -183,7 +215,7 @@ public static class BenchmarkProfilesVerb
         }
     }
 
-    private sealed record Options(int[] Sizes, int Repeats, string Directory, int Topics, int Iterations, string? Reviews);
+    private sealed record Options(int[] Sizes, int Repeats, string Directory, int Topics, int Iterations, string? Reviews, bool MlNetScoring);
 
     private static Options? Parse(string[] args)
     {
@@ -201,7 +233,8 @@ public static class BenchmarkProfilesVerb
                 values.GetValueOrDefault("dir", Path.Combine(Path.GetTempPath(), "discounts-profile-bench")),
                 int.Parse(values.GetValueOrDefault("topics", "20"), CultureInfo.InvariantCulture),
                 int.Parse(values.GetValueOrDefault("iterations", "100"), CultureInfo.InvariantCulture),
-                values.GetValueOrDefault("reviews"));
+                values.GetValueOrDefault("reviews"),
+                values.GetValueOrDefault("mlnet-scoring") == "1");
         }
         catch (FormatException)
         {

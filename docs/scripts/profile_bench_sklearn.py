@@ -11,6 +11,29 @@ import statistics
 import time
 from collections import defaultdict
 
+
+
+def cpu_seconds():
+    """User + system CPU of this process, its reaped children and its live descendants (joblib's loky workers)."""
+    t = os.times()
+    total = t.user + t.system + t.children_user + t.children_system
+    tick = os.sysconf("SC_CLK_TCK")
+    pending = [os.getpid()]
+    while pending:
+        pid = pending.pop()
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    for child in f.read().split():
+                        pending.append(int(child))
+                        with open(f"/proc/{child}/stat") as s:
+                            fields = s.read().rsplit(")", 1)[1].split()
+                        total += (int(fields[11]) + int(fields[12])) / tick
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
 from sklearn.decomposition import LatentDirichletAllocation
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
@@ -34,9 +57,9 @@ def main():
             by_user[user].append(text)
         user_docs = [" ".join(t) for t in by_user.values()]
 
-        fits, scores, vocabulary = [], [], 0
+        fits, scores, fit_cpu, score_cpu, vocabulary = [], [], [], [], 0
         for _ in range(args.repeats):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds()
             # Same vocabulary rule as ours: in at least 2 documents, at most half of them, at most 20,000 terms.
             counter = CountVectorizer(stop_words="english", min_df=2, max_df=0.5, max_features=20000)
             counts = counter.fit_transform(texts)
@@ -45,14 +68,16 @@ def main():
             lda = LatentDirichletAllocation(n_components=args.topics, max_iter=args.max_iter, n_jobs=args.jobs, random_state=1)
             lda.fit(counts)
             fits.append(time.perf_counter() - started)
+            fit_cpu.append(cpu_seconds() - cpu)
             vocabulary = len(counter.vocabulary_)
 
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds()
             user_counts = counter.transform(user_docs)
             tfidf.transform(user_counts)
             lda.transform(user_counts)
             scores.append(time.perf_counter() - started)
-            print(f"size {size} fit {fits[-1]:.2f} s score {scores[-1]:.2f} s", flush=True, file=__import__("sys").stderr)
+            score_cpu.append(cpu_seconds() - cpu)
+            print(f"size {size} fit {fits[-1]:.2f} s (cpu {fit_cpu[-1]:.2f}) score {scores[-1]:.2f} s (cpu {score_cpu[-1]:.2f})", flush=True, file=__import__("sys").stderr)
 
         print(json.dumps({
             "tool": "sklearn",
@@ -66,6 +91,10 @@ def main():
             "scoreSeconds": [round(s, 3) for s in scores],
             "scoreMedian": round(statistics.median(scores), 3),
             "scorePerUserMs": round(statistics.median(scores) * 1000 / max(1, len(user_docs)), 4),
+            "jobs": args.jobs,
+            "fitCpuSeconds": [round(c, 3) for c in fit_cpu],
+            "scoreCpuSeconds": [round(c, 3) for c in score_cpu],
+            "scoreCpuPerUserMs": round(statistics.median(score_cpu) * 1000 / max(1, len(user_docs)), 4),
         }), flush=True)
 
 
