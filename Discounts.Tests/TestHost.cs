@@ -1,8 +1,10 @@
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using Discounts.Web.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Discounts.Tests;
@@ -38,6 +40,31 @@ public static class TestHost
 
         client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         return client;
+    }
+
+    /// <summary>Waits until the debounced refresh has built the user's profile (version above 0).</summary>
+    public static async Task WaitForProfileAsync(HttpClient client, string userId)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (waited.Elapsed < TimeSpan.FromSeconds(180))
+        {
+            var response = await client.GetAsync($"/api/users/{userId}/profile");
+            if (response.IsSuccessStatusCode && (await response.Content.ReadFromJsonAsync<Discounts.Web.Features.Users.GetUserProfile.Result>(Discounts.Tests.Web.TestJson.Options))!.Version > 0)
+            {
+                return;
+            }
+
+            await Task.Delay(250);
+        }
+
+        Assert.Fail($"The profile of {userId} was not built in time.");
+    }
+
+    /// <summary>Reads the shared host's database directly, in a scope of its own.</summary>
+    public static async Task<T> ReadAsync<T>(Func<Discounts.Core.Data.DiscountsDbContext, Task<T>> read)
+    {
+        await using var scope = Factory.Services.CreateAsyncScope();
+        return await read(scope.ServiceProvider.GetRequiredService<Discounts.Core.Data.DiscountsDbContext>());
     }
 
     internal static void DisposeIfStarted()

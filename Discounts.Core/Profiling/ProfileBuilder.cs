@@ -174,11 +174,20 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
         }
     }
 
-    private async Task<int> BuildAndStoreAsync(long[] userIds, TextProfileModel? model, DateTime nowUtc, CancellationToken cancellationToken)
+    /// <summary>What the given users wrote and did, all of it or up to <paramref name="asOf"/> (inclusive): the input of a profile.</summary>
+    public static async Task<List<UserActivity>> LoadActivityAsync(
+        DiscountsDbContext db, IReadOnlyCollection<long> userIds, DateTime? asOf, CancellationToken cancellationToken)
     {
-        var texts = (await db.UserTexts.AsNoTracking().Where(t => userIds.Contains(t.UserId)).ToListAsync(cancellationToken)).ToLookup(t => t.UserId);
-        var events = (await db.Events.AsNoTracking()
-                .Where(e => userIds.Contains(e.UserId))
+        var textRows = db.UserTexts.AsNoTracking().Where(t => userIds.Contains(t.UserId));
+        var eventRows = db.Events.AsNoTracking().Where(e => userIds.Contains(e.UserId));
+        if (asOf is { } last)
+        {
+            textRows = textRows.Where(t => t.OccurredAt <= last);
+            eventRows = eventRows.Where(e => e.OccurredAt <= last);
+        }
+
+        var texts = (await textRows.ToListAsync(cancellationToken)).ToLookup(t => t.UserId);
+        var events = (await eventRows
                 .Select(e => new
                 {
                     e.UserId,
@@ -187,7 +196,12 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
                 })
                 .ToListAsync(cancellationToken))
             .ToLookup(e => e.UserId, e => e.Event);
-        var activity = userIds.Select(id => new UserActivity(id, texts[id].ToList(), events[id].ToList())).ToList();
+        return userIds.Select(id => new UserActivity(id, texts[id].ToList(), events[id].ToList())).ToList();
+    }
+
+    private async Task<int> BuildAndStoreAsync(long[] userIds, TextProfileModel? model, DateTime nowUtc, CancellationToken cancellationToken)
+    {
+        var activity = await LoadActivityAsync(db, userIds, asOf: null, cancellationToken);
         var built = ProfileComputation.Build(activity, model, nowUtc);
 
         var existing = await db.Profiles.Where(p => userIds.Contains(p.UserId)).ToDictionaryAsync(p => p.UserId, cancellationToken);

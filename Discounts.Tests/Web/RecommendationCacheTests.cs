@@ -16,8 +16,6 @@ namespace Discounts.Tests.Web;
 /// <summary>The ranked-list cache of GET /api/users/{id}/recommendations: hits equal misses, and nothing stale is served.</summary>
 public sealed class RecommendationCacheTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
-
     private static RecommendationCache Cache => TestHost.Factory.Services.GetRequiredService<RecommendationCache>();
 
     private static Recommender Recommender => TestHost.Factory.Services.GetRequiredService<Recommender>();
@@ -54,7 +52,7 @@ public sealed class RecommendationCacheTests
             }
 
             await TestHost.Factory.Services.GetRequiredService<ImpressionLog>().FlushAsync(CancellationToken.None);
-            var impressions = await ReadAsync(db => db.RecommendationImpressions
+            var impressions = await TestHost.ReadAsync(db => db.RecommendationImpressions
                 .Where(i => i.RecommendationId == miss.RecommendationId || i.RecommendationId == hit.RecommendationId)
                 .GroupBy(i => i.RecommendationId).Select(g => g.Count()).ToListAsync());
 
@@ -110,7 +108,7 @@ public sealed class RecommendationCacheTests
             .Select(text => new { userId = "u-cache-profile", kind = "search", text }).ToList();
 
         (await client.PostAsJsonAsync("/api/texts/batch", new { texts })).EnsureSuccessStatusCode();
-        await WaitForProfileAsync(client, "u-cache-profile");
+        await TestHost.WaitForProfileAsync(client, "u-cache-profile");
         var after = await GetAsync(client, "u-cache-profile", "?count=10");
 
         Assert.Multiple(() =>
@@ -219,27 +217,4 @@ public sealed class RecommendationCacheTests
     /// <summary>A meter of its own, so the pure cache tests do not start the shared host.</summary>
     private static DiscountsMetrics Metrics() =>
         new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-
-    private static async Task WaitForProfileAsync(HttpClient client, string userId)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (waited.Elapsed < Patience)
-        {
-            var response = await client.GetAsync($"/api/users/{userId}/profile");
-            if (response.IsSuccessStatusCode && (await response.Content.ReadFromJsonAsync<GetUserProfile.Result>(TestJson.Options))!.Version > 0)
-            {
-                return;
-            }
-
-            await Task.Delay(250);
-        }
-
-        Assert.Fail($"The profile of {userId} was not built in time.");
-    }
-
-    private static async Task<T> ReadAsync<T>(Func<DiscountsDbContext, Task<T>> read)
-    {
-        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
-        return await read(scope.ServiceProvider.GetRequiredService<DiscountsDbContext>());
-    }
 }

@@ -29,10 +29,10 @@ public sealed class RecommendationEndpointTests
     public async Task GetRecommendations_WhenKnownUser_ReturnsCountExplainedItemsWithoutBoughtNonConsumablesAndCategoryCapHolds()
     {
         using var client = TestHost.Client(ApiRole.Shop);
-        await WaitForProfileAsync(client, "user-00005");
+        await TestHost.WaitForProfileAsync(client, "user-00005");
 
         var result = await GetAsync(client, "user-00005", "?count=25");
-        var bought = await ReadAsync(db => db.Events.Where(e => e.User!.ExternalId == "user-00005" && e.Kind == EventKind.Purchase)
+        var bought = await TestHost.ReadAsync(db => db.Events.Where(e => e.User!.ExternalId == "user-00005" && e.Kind == EventKind.Purchase)
             .Select(e => new { e.Item!.ExternalId, e.Item.Category }).ToListAsync());
         var consumable = Options.ConsumableCategories.ToHashSet();
         var boughtOnce = bought.Where(b => !consumable.Contains(b.Category)).Select(b => b.ExternalId).ToHashSet();
@@ -58,7 +58,7 @@ public sealed class RecommendationEndpointTests
         var texts = new[] { "ultralight hiking tent for alpine camping", "insulated sleeping bag for camping on the trail", "hiking boots for trail camping" }
             .Select((text, i) => new { userId = "u-recs-text", kind = i == 1 ? "review" : "search", text }).ToList();
         (await client.PostAsJsonAsync("/api/texts/batch", new { texts })).EnsureSuccessStatusCode();
-        await WaitForProfileAsync(client, "u-recs-text");
+        await TestHost.WaitForProfileAsync(client, "u-recs-text");
 
         var result = await GetAsync(client, "u-recs-text");
         var outdoor = result.Items.Take(10).Count(i => i.Category == "Outdoor");
@@ -144,7 +144,7 @@ public sealed class RecommendationEndpointTests
 
         var result = await GetAsync(client, "user-00007", "?count=4&withDiscounts=true");
         var offerIds = result.Items.Select(i => i.Discount?.OfferId).OfType<string>().ToList();
-        var stored = await ReadAsync(db => db.Offers.CountAsync(o => offerIds.Contains(o.ExternalId)));
+        var stored = await TestHost.ReadAsync(db => db.Offers.CountAsync(o => offerIds.Contains(o.ExternalId)));
 
         Assert.Multiple(() =>
         {
@@ -170,7 +170,7 @@ public sealed class RecommendationEndpointTests
 
         (await shop.PostAsJsonAsync("/api/events/batch", new { events = new[] { click, purchase } })).EnsureSuccessStatusCode();
         var after = (await OutcomeAsync(analyst, result.ModelVersion))!;
-        var stored = await ReadAsync(db => db.Events.CountAsync(e => e.RecommendationId == result.RecommendationId));
+        var stored = await TestHost.ReadAsync(db => db.Events.CountAsync(e => e.RecommendationId == result.RecommendationId));
 
         Assert.Multiple(() =>
         {
@@ -251,28 +251,5 @@ public sealed class RecommendationEndpointTests
     {
         var outcomes = (await analyst.GetFromJsonAsync<GetRecommendationOutcomes.Result>("/api/recommendations/outcomes", TestJson.Options))!;
         return outcomes.ByModelVersion.SingleOrDefault(o => o.ModelVersion == modelVersion);
-    }
-
-    private static async Task WaitForProfileAsync(HttpClient client, string userId)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (waited.Elapsed < Patience)
-        {
-            var response = await client.GetAsync($"/api/users/{userId}/profile");
-            if (response.IsSuccessStatusCode && (await response.Content.ReadFromJsonAsync<GetUserProfile.Result>(TestJson.Options))!.Version > 0)
-            {
-                return;
-            }
-
-            await Task.Delay(250);
-        }
-
-        Assert.Fail($"The profile of {userId} was not built in time.");
-    }
-
-    private static async Task<T> ReadAsync<T>(Func<DiscountsDbContext, Task<T>> read)
-    {
-        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
-        return await read(scope.ServiceProvider.GetRequiredService<DiscountsDbContext>());
     }
 }

@@ -47,19 +47,7 @@ public static partial class FitRecommendationBlend
 
             // Profiles as they stood at the cut-off: the stored ones were built from everything the users wrote and
             // did, including the weeks the blend is judged on.
-            var texts = (await db.UserTexts.AsNoTracking().Where(t => validationUsers.Contains(t.UserId) && t.OccurredAt <= cutoff)
-                .ToListAsync(cancellationToken)).ToLookup(t => t.UserId);
-            var behaviour = (await db.Events.AsNoTracking()
-                    .Where(e => validationUsers.Contains(e.UserId) && e.OccurredAt <= cutoff)
-                    .Select(e => new
-                    {
-                        e.UserId,
-                        Event = new BehaviourEvent(e.Kind, e.Item!.Category, e.PriceCents, e.DiscountPercent, e.OfferId,
-                            e.Offer != null && e.Offer.IsExploration, e.OccurredAt),
-                    })
-                    .ToListAsync(cancellationToken))
-                .ToLookup(e => e.UserId, e => e.Event);
-            var activity = validationUsers.Select(u => new UserActivity(u, texts[u].ToList(), behaviour[u].ToList())).ToList();
+            var activity = await ProfileBuilder.LoadActivityAsync(db, validationUsers, cutoff, cancellationToken);
             var textModel = await textModels.GetActiveAsync(db, cancellationToken);
 
             var groups = BuildGroups(index, events, cutoff, activity, textModel, version is null ? null : scorer, options.Value.CandidatesPerSource);
