@@ -49,19 +49,6 @@ public static class GetRecommendations
         }
     }
 
-    /// <summary>The user's id and the stamps a cached list is checked against, in one round trip.</summary>
-    private sealed record UserHead(long Id, int? ProfileVersion, long Events, long? LastEventId);
-
-    // Compiled once: the per-request query is the cache's validity check, so its translation cost is worth saving.
-    private static readonly Func<DiscountsDbContext, string, CancellationToken, Task<UserHead?>> ReadHead = EF.CompileAsyncQuery(
-        (DiscountsDbContext db, string externalId, CancellationToken _) => db.Users.Where(u => u.ExternalId == externalId)
-            .Select(u => new UserHead(
-                u.Id,
-                db.Profiles.Where(p => p.UserId == u.Id).Select(p => (int?)p.Version).FirstOrDefault(),
-                db.Events.LongCount(e => e.UserId == u.Id),
-                db.Events.Where(e => e.UserId == u.Id).Max(e => (long?)e.Id)))
-            .FirstOrDefault());
-
     private sealed record UserProfileRow(int Version, string KeywordsJson, string TopicsJson, string ProfileText);
 
     private sealed record UserEvent(long ItemId, EventKind Kind);
@@ -77,7 +64,7 @@ public static class GetRecommendations
             .OrderByDescending(e => e.OccurredAt).Take(MaxHistoryEvents).Select(e => new UserEvent(e.ItemId, e.Kind)));
 
     public sealed class Handler(
-        DiscountsDbContext db, Recommender recommender, IScorer scorer, ImpressionLog impressions, ISender sender, RecommendationCache cache,
+        IServiceProvider services, Recommender recommender, IScorer scorer, ImpressionLog impressions, ISender sender, RecommendationCache cache, UserHeadReader heads,
         IOptions<RecommendationOptions> options, IOptions<Core.Discounting.DiscountingOptions> discountingOptions, TimeProvider clock)
         : IQueryHandler<Query, Result>
     {
@@ -86,7 +73,7 @@ public static class GetRecommendations
             var phase = System.Diagnostics.Stopwatch.GetTimestamp();
             // Stamps first: anything written after this read changes the next request's stamp, so a list computed
             // from newer data than its stamp is at worst recomputed once, never served stale.
-            var user = await ReadHead(db, query.Id, cancellationToken) ?? throw new NotFoundException("User", query.Id);
+            var user = await heads.ReadAsync(query.Id, cancellationToken) ?? throw new NotFoundException("User", query.Id);
             var index = await recommender.GetIndexAsync(cancellationToken);
             var version = scorer.ActiveVersion;
             var modelVersion = version?.Name ?? "none";
@@ -140,6 +127,8 @@ public static class GetRecommendations
             Query query, long userId, RankingStamp stamp, CatalogueIndex index, ScorerVersion? version, BlendModel blend, long phase,
             CancellationToken cancellationToken)
         {
+            // Resolved here, not injected: a cache hit never touches EF, and creating a context was a large share of its cost.
+            var db = services.GetRequiredService<DiscountsDbContext>();
             var profile = await ReadProfile(db, userId, cancellationToken);
             var events = new List<UserEvent>();
             await foreach (var e in ReadHistory(db, userId).WithCancellation(cancellationToken))
