@@ -10,7 +10,7 @@ public static class RecommendationsSetup
         services.AddOptions<RecommendationOptions>().Bind(configuration.GetSection(RecommendationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<Recommender>();
         services.AddSingleton<RecommendationCache>();
-        services.AddSingleton<UserHeadReader>();
+        services.AddSingleton<RankingReads>();
         services.AddSingleton<ImpressionLog>();
         services.AddHostedService(sp => sp.GetRequiredService<ImpressionLog>());
         // After the database initialiser (registered earlier), so the schema exists and the demo shop is seeded.

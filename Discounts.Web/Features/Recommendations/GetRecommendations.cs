@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Discounts.Core.Recommending;
 using Discounts.Core.Scoring;
@@ -7,7 +6,6 @@ using Discounts.Web.Features.Discounts;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
 using Mediator;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Discounts.Web.Features.Recommendations;
@@ -15,9 +13,6 @@ namespace Discounts.Web.Features.Recommendations;
 public static class GetRecommendations
 {
     public const int MaxCount = 100;
-
-    /// <summary>At most this many of the user's latest interactions are read per request.</summary>
-    private const int MaxHistoryEvents = 1_000;
 
     public sealed record Query(string Id, int Count, bool WithDiscounts) : IQuery<Result>;
 
@@ -49,22 +44,8 @@ public static class GetRecommendations
         }
     }
 
-    private sealed record UserProfileRow(int Version, string KeywordsJson, string TopicsJson, string ProfileText);
-
-    private sealed record UserEvent(long ItemId, EventKind Kind);
-
-    private static readonly Func<DiscountsDbContext, long, CancellationToken, Task<UserProfileRow?>> ReadProfile = EF.CompileAsyncQuery(
-        (DiscountsDbContext db, long userId, CancellationToken _) => db.Profiles.Where(p => p.UserId == userId)
-            .Select(p => new UserProfileRow(p.Version, p.KeywordsJson, p.TopicsJson, p.ProfileText)).FirstOrDefault());
-
-    /// <summary>The user's latest interactions (newest first), only the two columns ranking reads.</summary>
-    private static readonly Func<DiscountsDbContext, long, IAsyncEnumerable<UserEvent>> ReadHistory = EF.CompileAsyncQuery(
-        (DiscountsDbContext db, long userId) => db.Events
-            .Where(e => e.UserId == userId && (e.Kind == EventKind.View || e.Kind == EventKind.Click || e.Kind == EventKind.Cart || e.Kind == EventKind.Purchase))
-            .OrderByDescending(e => e.OccurredAt).Take(MaxHistoryEvents).Select(e => new UserEvent(e.ItemId, e.Kind)));
-
     public sealed class Handler(
-        IServiceProvider services, Recommender recommender, IScorer scorer, ImpressionLog impressions, ISender sender, RecommendationCache cache, UserHeadReader heads,
+        Recommender recommender, IScorer scorer, ImpressionLog impressions, ISender sender, RecommendationCache cache, RankingReads reads,
         IOptions<RecommendationOptions> options, IOptions<Core.Discounting.DiscountingOptions> discountingOptions, TimeProvider clock)
         : IQueryHandler<Query, Result>
     {
@@ -73,7 +54,7 @@ public static class GetRecommendations
             var phase = System.Diagnostics.Stopwatch.GetTimestamp();
             // Stamps first: anything written after this read changes the next request's stamp, so a list computed
             // from newer data than its stamp is at worst recomputed once, never served stale.
-            var user = await heads.ReadAsync(query.Id, cancellationToken) ?? throw new NotFoundException("User", query.Id);
+            var user = await reads.HeadAsync(query.Id, cancellationToken) ?? throw new NotFoundException("User", query.Id);
             var index = await recommender.GetIndexAsync(cancellationToken);
             var version = scorer.ActiveVersion;
             var modelVersion = version?.Name ?? "none";
@@ -127,14 +108,8 @@ public static class GetRecommendations
             Query query, long userId, RankingStamp stamp, CatalogueIndex index, ScorerVersion? version, BlendModel blend, long phase,
             CancellationToken cancellationToken)
         {
-            // Resolved here, not injected: a cache hit never touches EF, and creating a context was a large share of its cost.
-            var db = services.GetRequiredService<DiscountsDbContext>();
-            var profile = await ReadProfile(db, userId, cancellationToken);
-            var events = new List<UserEvent>();
-            await foreach (var e in ReadHistory(db, userId).WithCancellation(cancellationToken))
-            {
-                events.Add(e);
-            }
+            var profile = await reads.ProfileAsync(userId, cancellationToken);
+            var events = await reads.HistoryAsync(userId, cancellationToken);
 
             phase = recommender.RecordPhase("load", phase);
 

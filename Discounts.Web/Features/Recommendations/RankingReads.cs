@@ -1,0 +1,234 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using Discounts.Core.Data;
+using Discounts.Core.Domain;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Npgsql;
+
+namespace Discounts.Web.Features.Recommendations;
+
+/// <summary>A user's id and the stamps a cached list is checked against.</summary>
+public sealed record UserHead(long Id, int? ProfileVersion, long Events, long? LastEventId);
+
+/// <summary>What ranking reads of the stored profile.</summary>
+public sealed record UserProfileRow(int Version, string KeywordsJson, string TopicsJson, string ProfileText);
+
+/// <summary>One of the user's interactions, as much as ranking reads.</summary>
+public readonly record struct UserEvent(long ItemId, EventKind Kind);
+
+/// <summary>
+/// The reads of a recommendation request, on a few kept-open connections with their statements already prepared.
+/// The head (the cache's stamp) is read on every request, cached or not, and through EF (a context, a pooled
+/// connection opened and its functions registered, the SQL prepared anew) it was three quarters of the CPU of a cache
+/// hit; a miss's profile and history reads cost the same overhead again.
+/// </summary>
+public sealed class RankingReads : IDisposable
+{
+    /// <summary>At most this many of the user's latest interactions are read.</summary>
+    public const int MaxHistoryEvents = 1_000;
+
+    /// <summary>Idle connections kept beyond this many are closed; a burst opens more and lets them go after.</summary>
+    private const int MaxIdle = 8;
+
+    private readonly ConcurrentBag<Prepared> idle = [];
+    private readonly string connectionString;
+    private readonly bool postgres;
+    private readonly Statements sql;
+    private int idleCount;
+
+    public RankingReads(IServiceScopeFactory scopes)
+    {
+        using var scope = scopes.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        connectionString = db.Database.GetConnectionString() ?? throw new InvalidOperationException("The database has no connection string.");
+        postgres = db is PostgresDiscountsDbContext;
+        sql = Statements.For(db.Model);
+    }
+
+    /// <summary>The user with this shop id, or null when there is none.</summary>
+    public Task<UserHead?> HeadAsync(string externalId, CancellationToken cancellationToken) =>
+        ReadAsync(prepared => prepared.HeadAsync(externalId, cancellationToken));
+
+    public Task<UserProfileRow?> ProfileAsync(long userId, CancellationToken cancellationToken) =>
+        ReadAsync(prepared => prepared.ProfileAsync(userId, cancellationToken));
+
+    /// <summary>The user's latest views, clicks, carts and purchases, newest first.</summary>
+    public Task<List<UserEvent>> HistoryAsync(long userId, CancellationToken cancellationToken) =>
+        ReadAsync(prepared => prepared.HistoryAsync(userId, cancellationToken));
+
+    private async Task<T> ReadAsync<T>(Func<Prepared, Task<T>> read)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var prepared = Rent();
+            try
+            {
+                var result = await read(prepared);
+                Return(prepared);
+                return result;
+            }
+            catch (DbException) when (attempt == 0)
+            {
+                // A kept connection the server closed (a restart, an idle timeout): once more on a fresh one.
+                prepared.Dispose();
+            }
+            catch
+            {
+                prepared.Dispose();
+                throw;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        while (idle.TryTake(out var prepared))
+        {
+            prepared.Dispose();
+        }
+    }
+
+    private Prepared Rent()
+    {
+        if (idle.TryTake(out var prepared))
+        {
+            Interlocked.Decrement(ref idleCount);
+            return prepared;
+        }
+
+        return Prepared.Open(postgres ? new NpgsqlConnection(connectionString) : new SqliteConnection(connectionString), sql);
+    }
+
+    private void Return(Prepared prepared)
+    {
+        if (Interlocked.Increment(ref idleCount) > MaxIdle)
+        {
+            Interlocked.Decrement(ref idleCount);
+            prepared.Dispose();
+            return;
+        }
+
+        idle.Add(prepared);
+    }
+
+    /// <summary>The three statements, with table and column names as the EF model maps them.</summary>
+    private sealed record Statements(string Head, string Profile, string History)
+    {
+        public static Statements For(IModel model)
+        {
+            string Table<T>() => Quote(model.FindEntityType(typeof(T))!.GetTableName()!);
+            string Column<T>(string property)
+            {
+                var entity = model.FindEntityType(typeof(T))!;
+                return Quote(entity.FindProperty(property)!.GetColumnName(StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema()))!);
+            }
+
+            var (users, profiles, events) = (Table<User>(), Table<UserProfile>(), Table<InteractionEvent>());
+            var userId = Column<User>(nameof(User.Id));
+            var profileUser = Column<UserProfile>(nameof(UserProfile.UserId));
+            var eventUser = Column<InteractionEvent>(nameof(InteractionEvent.UserId));
+            var eventId = Column<InteractionEvent>(nameof(InteractionEvent.Id));
+            var kind = Column<InteractionEvent>(nameof(InteractionEvent.Kind));
+            int[] rankedKinds = [(int)EventKind.View, (int)EventKind.Click, (int)EventKind.Cart, (int)EventKind.Purchase];
+            return new Statements(
+                $"SELECT u.{userId}, "
+                + $"(SELECT p.{Column<UserProfile>(nameof(UserProfile.Version))} FROM {profiles} p WHERE p.{profileUser} = u.{userId} LIMIT 1), "
+                + $"(SELECT COUNT(*) FROM {events} e WHERE e.{eventUser} = u.{userId}), "
+                + $"(SELECT MAX(e.{eventId}) FROM {events} e WHERE e.{eventUser} = u.{userId}) "
+                + $"FROM {users} u WHERE u.{Column<User>(nameof(User.ExternalId))} = @key LIMIT 1",
+                $"SELECT {Column<UserProfile>(nameof(UserProfile.Version))}, {Column<UserProfile>(nameof(UserProfile.KeywordsJson))}, "
+                + $"{Column<UserProfile>(nameof(UserProfile.TopicsJson))}, {Column<UserProfile>(nameof(UserProfile.ProfileText))} "
+                + $"FROM {profiles} WHERE {profileUser} = @key LIMIT 1",
+                $"SELECT {Column<InteractionEvent>(nameof(InteractionEvent.ItemId))}, {kind} FROM {events} "
+                + $"WHERE {eventUser} = @key AND {kind} IN ({string.Join(", ", rankedKinds)}) "
+                + $"ORDER BY {Column<InteractionEvent>(nameof(InteractionEvent.OccurredAt))} DESC LIMIT {MaxHistoryEvents}");
+        }
+
+        private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    }
+
+    /// <summary>One open connection with the statements prepared on it; used by one request at a time.</summary>
+    private sealed class Prepared : IDisposable
+    {
+        private readonly DbConnection connection;
+        private readonly DbCommand head;
+        private readonly DbCommand profile;
+        private readonly DbCommand history;
+
+        private Prepared(DbConnection connection, DbCommand head, DbCommand profile, DbCommand history)
+        {
+            this.connection = connection;
+            this.head = head;
+            this.profile = profile;
+            this.history = history;
+        }
+
+        public static Prepared Open(DbConnection connection, Statements sql)
+        {
+            try
+            {
+                connection.Open();
+                return new Prepared(connection, Command(connection, sql.Head, ""), Command(connection, sql.Profile, 0L), Command(connection, sql.History, 0L));
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+        }
+
+        private static DbCommand Command(DbConnection connection, string text, object key)
+        {
+            var command = connection.CreateCommand();
+            command.CommandText = text;
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@key";
+            parameter.Value = key;
+            command.Parameters.Add(parameter);
+            command.Prepare();
+            return command;
+        }
+
+        // Every reader is disposed before the connection goes back: an open one would hold SQLite's read snapshot.
+        public async Task<UserHead?> HeadAsync(string externalId, CancellationToken cancellationToken)
+        {
+            head.Parameters[0].Value = externalId;
+            await using var reader = await head.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken)
+                ? new UserHead(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetInt32(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3))
+                : null;
+        }
+
+        public async Task<UserProfileRow?> ProfileAsync(long userId, CancellationToken cancellationToken)
+        {
+            profile.Parameters[0].Value = userId;
+            await using var reader = await profile.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken)
+                ? new UserProfileRow(reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetString(3))
+                : null;
+        }
+
+        public async Task<List<UserEvent>> HistoryAsync(long userId, CancellationToken cancellationToken)
+        {
+            history.Parameters[0].Value = userId;
+            await using var reader = await history.ExecuteReaderAsync(cancellationToken);
+            var events = new List<UserEvent>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                events.Add(new UserEvent(reader.GetInt64(0), (EventKind)reader.GetInt32(1)));
+            }
+
+            return events;
+        }
+
+        public void Dispose()
+        {
+            head.Dispose();
+            profile.Dispose();
+            history.Dispose();
+            connection.Dispose();
+        }
+    }
+}
