@@ -16,6 +16,9 @@ public sealed partial class ScorerHost(ILogger<ScorerHost>? logger = null) : ISc
 
     public ScorerVersion? ActiveVersion => Volatile.Read(ref current)?.Version;
 
+    /// <summary>How the serving snapshot got its item vectors (from the version's item vector file, or embedded).</summary>
+    public ItemEmbeddingCounts? ActiveItemCounts => Volatile.Read(ref current)?.ItemCounts;
+
     /// <summary>Held by whoever decides what to publish (activation, startup, registry polling), one at a time.</summary>
     public SemaphoreSlim SwapLock { get; } = new(1, 1);
 

@@ -19,8 +19,10 @@ public sealed class ScorerSnapshot
     private int retired;
     private int disposed;
 
-    private ScorerSnapshot(ScorerModel scorer, Dictionary<long, int> itemRows, float[] itemVectors, int maxLength, ScorerVersion version)
+    private ScorerSnapshot(ScorerModel scorer, Dictionary<long, int> itemRows, float[] itemVectors, int maxLength, ScorerVersion version,
+        ItemEmbeddingCounts itemCounts)
     {
+        ItemCounts = itemCounts;
         this.scorer = scorer;
         this.itemRows = itemRows;
         this.itemVectors = itemVectors;
@@ -33,19 +35,26 @@ public sealed class ScorerSnapshot
 
     public bool IsDisposed => Volatile.Read(ref disposed) == 1;
 
+    /// <summary>How many item vectors came from the version's item embedding file and how many went through the model.</summary>
+    public ItemEmbeddingCounts ItemCounts { get; }
+
     /// <summary>
     /// Takes ownership of <paramref name="scorer"/>: puts it in eval mode, embeds the catalogue, runs a warm-up score
-    /// and refuses (disposing the model) a snapshot whose outputs hold NaN or infinity.
+    /// and refuses (disposing the model) a snapshot whose outputs hold NaN or infinity. With <paramref name="itemFile"/>,
+    /// items whose text is unchanged since the file was written are not embedded again.
     /// </summary>
-    public static ScorerSnapshot Build(ScorerModel scorer, IReadOnlyList<CatalogueItem> items, ScorerVersion version, int maxLength)
+    public static ScorerSnapshot Build(ScorerModel scorer, IReadOnlyList<CatalogueItem> items, ScorerVersion version, int maxLength,
+        ItemEmbeddingFile? itemFile = null)
     {
         try
         {
             if (items.Count == 0) throw new InvalidOperationException("The catalogue is empty; there is nothing to score.");
             scorer.Model.eval();
-            var vectors = ScorerInference.Embed(scorer, items.Select(i => i.Text).ToList(), maxLength);
+            var (vectors, counts) = itemFile is null
+                ? (ScorerInference.Embed(scorer, items.Select(i => i.Text).ToList(), maxLength), new ItemEmbeddingCounts(0, items.Count))
+                : itemFile.Store.Embed(scorer, items, version.Sha256, maxLength, itemFile.Path);
             var rows = items.Select((item, row) => (item.Id, row)).ToDictionary(p => p.Id, p => p.row);
-            var snapshot = new ScorerSnapshot(scorer, rows, vectors, maxLength, version);
+            var snapshot = new ScorerSnapshot(scorer, rows, vectors, maxLength, version, counts);
             var warmUp = snapshot.ScoreUnchecked([new ScoringPair("warm-up", items[0].Id)]);
             if (vectors.Any(v => !float.IsFinite(v)) || warmUp.Any(p => !float.IsFinite(p)))
                 throw new InvalidDataException($"Scorer {version.Name} produces NaN or infinite outputs.");
