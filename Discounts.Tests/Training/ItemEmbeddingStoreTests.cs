@@ -5,6 +5,7 @@ using Discounts.Training.FineTuning;
 using Discounts.Training.Runtime;
 using Discounts.Training.Serving;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -185,6 +186,104 @@ public sealed class ItemEmbeddingStoreTests
             }));
         });
     }
+
+    [Test]
+    public void EmbedChangedItems_WhenItemsAreAddedOrEditedAfterTheBuild_ScoresThemLikeAFreshBuild()
+    {
+        var catalogue = Catalogue(10);
+        using var host = new ScorerHost();
+        var (scorer, sha) = models.CreateBase(dropout: 0);
+        host.Publish(ScorerSnapshot.Build(scorer, catalogue, new ScorerVersion(1, "v1", sha), MaxLength));
+        var user = host.EmbedUsers(["buys shoes. love running"]);
+        var ids = new long[] { 3, 11, 12 };
+        var before = host.ScoreUserVector(user.Version, user.Vectors[0], ids)!.Probabilities;
+        var edited = catalogue.Select(i => i.Id == 3 ? i with { Text = "item 3. now a kettle" } : i)
+            .Append(new CatalogueItem(11, "item 11. running shoes")).Append(new CatalogueItem(12, "item 12. a novel")).ToList();
+
+        var embedded = host.EmbedChangedItems(edited);
+        var after = host.ScoreUserVector(user.Version, user.Vectors[0], ids)!.Probabilities;
+        var (freshScorer, _) = models.CreateBase(dropout: 0);
+        using var freshHost = new ScorerHost();
+        freshHost.Publish(ScorerSnapshot.Build(freshScorer, edited, new ScorerVersion(1, "v1", sha), MaxLength));
+        var fresh = freshHost.ScoreUserVector(user.Version, user.Vectors[0], ids)!.Probabilities;
+        var catalogueAfter = host.EmbedCatalogue();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(embedded, Is.EqualTo(3), "one edited and two new items, the other nine untouched");
+            Assert.That(before.Skip(1), Has.All.NaN, "before, the new items had no vector");
+            Assert.That(after, Is.EqualTo(fresh).Within(1e-5f));
+            Assert.That(after[0], Is.Not.EqualTo(before[0]), "the edited item scores from its new text");
+            Assert.That(host.EmbedChangedItems(edited), Is.Zero, "a second pass finds nothing to do");
+            Assert.That(catalogueAfter.ItemIds, Is.EqualTo(Enumerable.Range(1, 12).Select(i => (long)i)));
+            Assert.That(Row(catalogueAfter, 3), Is.EqualTo(Row(freshHost.EmbedCatalogue(), 3)).Within(1e-5f));
+            Assert.That(host.EmbedItems([12]).Vectors[0], Is.EqualTo(Row(catalogueAfter, 12)));
+        });
+    }
+
+    [Test]
+    public async Task ItemVectorRefresh_WhenAnItemIsAddedToTheDatabase_EmbedsItWithoutASwap()
+    {
+        var paths = new DataPaths(dataDirectory);
+        var services = new ServiceCollection()
+            .AddDbContext<DiscountsDbContext>(o => o.UseDiscountsSqlite(paths))
+            .BuildServiceProvider();
+        await using (services)
+        {
+            await using (var scope = services.CreateAsyncScope())
+            {
+                var setup = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+                await DatabaseSetup.MigrateAsync(setup, CancellationToken.None);
+                setup.Items.AddRange(Enumerable.Range(1, 5).Select(i => NewItem($"sku-{i}")));
+                await setup.SaveChangesAsync();
+            }
+
+            using var host = new ScorerHost();
+            await using (var scope = services.CreateAsyncScope())
+            {
+                var items = await TrainingData.LoadCatalogueAsync(scope.ServiceProvider.GetRequiredService<DiscountsDbContext>(), CancellationToken.None);
+                var (scorer, sha) = models.CreateBase(dropout: 0);
+                host.Publish(ScorerSnapshot.Build(scorer, items, new ScorerVersion(null, "base", sha), MaxLength));
+            }
+
+            long added;
+            await using (var scope = services.CreateAsyncScope())
+            {
+                var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+                var item = NewItem("sku-new");
+                db.Items.Add(item);
+                await db.SaveChangesAsync();
+                added = item.Id;
+            }
+
+            var user = host.EmbedUsers(["buys books"]);
+            var options = Options.Create(new FineTuneOptions { ScorerBase = ScorerBase.Tiny, ServingItemRefreshSeconds = 1, ServingMaxSequenceLength = MaxLength });
+            using var refresh = new ItemVectorRefresh(services.GetRequiredService<IServiceScopeFactory>(), host, options,
+                Microsoft.Extensions.Logging.Abstractions.NullLogger<ItemVectorRefresh>.Instance);
+            var before = host.ScoreUserVector(user.Version, user.Vectors[0], [added])!.Probabilities[0];
+            await refresh.StartAsync(CancellationToken.None);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            var after = float.NaN;
+            while (float.IsNaN(after) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+                after = host.ScoreUserVector(user.Version, user.Vectors[0], [added])!.Probabilities[0];
+            }
+
+            await refresh.StopAsync(CancellationToken.None);
+            Assert.Multiple(() =>
+            {
+                Assert.That(before, Is.NaN);
+                Assert.That(after, Is.InRange(0f, 1f), "the new item was embedded into the serving snapshot");
+                Assert.That(host.EmbedCatalogue().ItemIds, Has.Count.EqualTo(6));
+            });
+        }
+    }
+
+    private static Item NewItem(string externalId) => new()
+    {
+        ExternalId = externalId, Title = $"thing {externalId}", Category = "books", PriceCents = 1000, CostCents = 500, CreatedAt = DateTime.UtcNow, UpdatedAt = DateTime.UtcNow,
+    };
 
     private (ItemEmbeddingCounts Counts, CatalogueEmbedding Embedding) BuildAndRead(
         IReadOnlyList<CatalogueItem> catalogue, string sha, bool useFile = true, int maxLength = MaxLength)

@@ -41,7 +41,7 @@ public sealed partial class ItemEmbeddingStore(ILogger<ItemEmbeddingStore>? logg
     /// item's text hash matches, embedded through the model otherwise. When anything was embedded, or the file held other
     /// items, the file is rewritten atomically. Reading or writing the file never fails the build: it is only a cache.
     /// </summary>
-    public (float[] Vectors, ItemEmbeddingCounts Counts) Embed(
+    public (float[] Vectors, byte[] TextHashes, ItemEmbeddingCounts Counts) Embed(
         ScorerModel scorer, IReadOnlyList<CatalogueItem> items, string weightsSha256, int maxLength, string path)
     {
         var started = Stopwatch.GetTimestamp();
@@ -74,14 +74,21 @@ public sealed partial class ItemEmbeddingStore(ILogger<ItemEmbeddingStore>? logg
         var unchanged = missing.Count == 0 && stored?.RowOf.Count == items.Count;
         if (!unchanged && vectors.All(float.IsFinite)) TryWrite(path, header, items, hashes, vectors);
         LogEmbedded(logger, weightsSha256, counts.Reused, counts.Embedded, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        return (vectors, counts);
+        return (vectors, hashes, counts);
     }
 
-    private static void HashText(string text, Span<byte> destination)
+    /// <summary>Bytes in one item's text hash.</summary>
+    internal const int HashLength = TextHashBytes;
+
+    /// <summary>The sha256 of each text, row after row: what decides whether a stored vector still fits its item.</summary>
+    internal static byte[] HashTexts(IReadOnlyList<CatalogueItem> items)
     {
-        var bytes = Encoding.UTF8.GetBytes(text);
-        SHA256.HashData(bytes, destination);
+        var hashes = new byte[items.Count * TextHashBytes];
+        for (var row = 0; row < items.Count; row++) HashText(items[row].Text, hashes.AsSpan(row * TextHashBytes, TextHashBytes));
+        return hashes;
     }
+
+    internal static void HashText(string text, Span<byte> destination) => SHA256.HashData(Encoding.UTF8.GetBytes(text), destination);
 
     private Stored? TryRead(string path, Header expected)
     {

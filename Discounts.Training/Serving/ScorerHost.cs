@@ -45,6 +45,13 @@ public sealed partial class ScorerHost(ILogger<ScorerHost>? logger = null) : ISc
     public CatalogueEmbedding EmbedCatalogue() =>
         WithSnapshot(snapshot => snapshot.EmbedCatalogue());
 
+    /// <summary>
+    /// Embeds into the serving snapshot the items it has no vector for or whose text changed since it embedded them;
+    /// returns how many. See <see cref="ScorerSnapshot.EmbedChanged"/>.
+    /// </summary>
+    public int EmbedChangedItems(IReadOnlyList<FineTuning.CatalogueItem> items) =>
+        WithSnapshot(snapshot => snapshot.EmbedChanged(items));
+
     public ScoredBatch? ScoreUserVector(ScorerVersion version, float[] userVector, IReadOnlyList<long> itemIds) =>
         WithSnapshot(snapshot => snapshot.Version == version ? new ScoredBatch(snapshot.Version, snapshot.ScoreUserVector(userVector, itemIds)) : null);
 

@@ -23,6 +23,7 @@ public static class ScorerServiceCollectionExtensions
         services.AddScoped<ScorerActivation>();
         services.AddScoped<FineTuneRunner>();
         services.AddHostedService<ScorerStartup>();
+        services.AddHostedService<ItemVectorRefresh>();
         return services;
     }
 }
