@@ -97,13 +97,14 @@ def send(batch):
     body = json.dumps({"items": batch}).encode()
     urllib.request.urlopen(urllib.request.Request(f"{url}/api/items/batch", data=body, method="POST",
                            headers={"X-Api-Key": key, "Content-Type": "application/json"})).read()
-for i in range(max(0, target - existing)):
+# Numbered after the items already there, so a second growth (10k, then 100k) adds new ids instead of updating old ones.
+for i in range(existing, max(existing, target)):
     category = rng.choice(list(nouns)); noun = rng.choice(nouns[category])
     batch.append({"id": f"gen-{i:07d}", "title": f"{rng.choice(words).title()} {rng.choice(words)} {noun} {i}", "category": category,
                   "brand": f"Brand{rng.randrange(500)}", "priceCents": rng.randrange(300, 30000), "costCents": 100})
     if len(batch) == 10000: send(batch); batch = []
 if batch: send(batch)
-print(f"catalogue: {max(existing, target)} items", file=sys.stderr)
+print(f"catalogue: {existing} items, {max(0, target - existing)} added", file=sys.stderr)
 PY
 fi
 stop_server
