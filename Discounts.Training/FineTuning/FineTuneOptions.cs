@@ -21,6 +21,13 @@ public sealed class FineTuneOptions
     [Range(8, 512)]
     public int ServingMaxSequenceLength { get; set; } = 48;
 
+    /// <summary>
+    /// How often (seconds) the serving scorer checks the catalogue for items added or edited since its snapshot was built
+    /// and embeds just those; 0 turns it off (such items then score NaN until the next start or swap).
+    /// </summary>
+    [Range(0, 86_400)]
+    public int ServingItemRefreshSeconds { get; set; } = 15;
+
     /// <summary>Hyperparameters a run uses for any field its request leaves out.</summary>
     public FineTuneHyperparameters Hyperparameters { get; set; } = new();
 }

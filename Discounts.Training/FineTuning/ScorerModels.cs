@@ -74,6 +74,17 @@ public sealed class ScorerModels(IOptions<FineTuneOptions> options, IOptions<Tra
         return (new ScorerModel(model, tokenizer, device), sha);
     }
 
+    /// <summary>A registered version's item vector file: next to its weights, so it lives and goes with them.</summary>
+    public string ItemVectorsPath(string weightsPath) =>
+        Path.ChangeExtension(Path.Combine(paths.Models, weightsPath), ".items.bin");
+
+    /// <summary>
+    /// The base model's item vector file, in the data directory and named by the base weights' sha256, so another base
+    /// model (or the tiny test encoder) never reads it.
+    /// </summary>
+    public string BaseItemVectorsPath(string baseSha256) =>
+        Path.Combine(paths.Root, "item-vectors", $"base-{string.Concat(baseSha256.Where(char.IsAsciiLetterOrDigit))}.items.bin");
+
     /// <summary>Where runs keep their per-epoch checkpoints until they finish.</summary>
     public string CheckpointFolder => Path.Combine(paths.Models, "checkpoints");
 

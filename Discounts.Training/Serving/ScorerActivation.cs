@@ -15,8 +15,11 @@ public sealed partial class ScorerActivation(
     ScorerHost host,
     IOptions<FineTuneOptions> options,
     TimeProvider clock,
-    ILogger<ScorerActivation> logger)
+    ILogger<ScorerActivation> logger,
+    ItemEmbeddingStore? itemStore = null)
 {
+    private readonly ItemEmbeddingStore itemStore = itemStore ?? new ItemEmbeddingStore();
+
     /// <summary>
     /// Loads and publishes a registered version, then marks it active and the previous one retired. A file that fails
     /// its checksum or its sanity checks throws before the publish, and the old snapshot keeps serving.
@@ -164,14 +167,16 @@ public sealed partial class ScorerActivation(
     {
         var items = await TrainingData.LoadCatalogueAsync(db, cancellationToken);
         var (scorer, sha) = models.CreateBase(dropout: 0);
-        host.Publish(ScorerSnapshot.Build(scorer, items, new ScorerVersion(null, "base", sha), options.Value.ServingMaxSequenceLength));
+        host.Publish(ScorerSnapshot.Build(scorer, items, new ScorerVersion(null, "base", sha), options.Value.ServingMaxSequenceLength,
+            new ItemEmbeddingFile(itemStore, models.BaseItemVectorsPath(sha))));
     }
 
     private async Task<TimeSpan> PublishAsync(ModelVersion version, CancellationToken cancellationToken)
     {
         var items = await TrainingData.LoadCatalogueAsync(db, cancellationToken);
         var scorer = models.LoadVersion(version.WeightsPath, version.Sha256);
-        var snapshot = ScorerSnapshot.Build(scorer, items, new ScorerVersion(version.Id, version.Name, version.Sha256), options.Value.ServingMaxSequenceLength);
+        var snapshot = ScorerSnapshot.Build(scorer, items, new ScorerVersion(version.Id, version.Name, version.Sha256), options.Value.ServingMaxSequenceLength,
+            new ItemEmbeddingFile(itemStore, models.ItemVectorsPath(version.WeightsPath)));
         return host.Publish(snapshot);
     }
 

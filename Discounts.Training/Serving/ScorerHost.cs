@@ -16,6 +16,9 @@ public sealed partial class ScorerHost(ILogger<ScorerHost>? logger = null) : ISc
 
     public ScorerVersion? ActiveVersion => Volatile.Read(ref current)?.Version;
 
+    /// <summary>How the serving snapshot got its item vectors (from the version's item vector file, or embedded).</summary>
+    public ItemEmbeddingCounts? ActiveItemCounts => Volatile.Read(ref current)?.ItemCounts;
+
     /// <summary>Held by whoever decides what to publish (activation, startup, registry polling), one at a time.</summary>
     public SemaphoreSlim SwapLock { get; } = new(1, 1);
 
@@ -41,6 +44,13 @@ public sealed partial class ScorerHost(ILogger<ScorerHost>? logger = null) : ISc
 
     public CatalogueEmbedding EmbedCatalogue() =>
         WithSnapshot(snapshot => snapshot.EmbedCatalogue());
+
+    /// <summary>
+    /// Embeds into the serving snapshot the items it has no vector for or whose text changed since it embedded them;
+    /// returns how many. See <see cref="ScorerSnapshot.EmbedChanged"/>.
+    /// </summary>
+    public int EmbedChangedItems(IReadOnlyList<FineTuning.CatalogueItem> items) =>
+        WithSnapshot(snapshot => snapshot.EmbedChanged(items));
 
     public ScoredBatch? ScoreUserVector(ScorerVersion version, float[] userVector, IReadOnlyList<long> itemIds) =>
         WithSnapshot(snapshot => snapshot.Version == version ? new ScoredBatch(snapshot.Version, snapshot.ScoreUserVector(userVector, itemIds)) : null);

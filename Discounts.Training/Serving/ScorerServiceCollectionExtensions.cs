@@ -18,10 +18,12 @@ public static class ScorerServiceCollectionExtensions
         services.AddSingleton<ScorerHost>();
         services.AddSingleton<Core.Scoring.IScorer>(sp => sp.GetRequiredService<ScorerHost>());
         services.AddSingleton<ScorerModels>();
+        services.AddSingleton<ItemEmbeddingStore>();
         services.AddSingleton<TrainingCancellations>();
         services.AddScoped<ScorerActivation>();
         services.AddScoped<FineTuneRunner>();
         services.AddHostedService<ScorerStartup>();
+        services.AddHostedService<ItemVectorRefresh>();
         return services;
     }
 }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using Microsoft.ML.Tokenizers;
 
@@ -11,7 +12,17 @@ public sealed class BertTextTokenizer
 {
     private readonly BertTokenizer tokenizer;
 
-    private BertTextTokenizer(BertTokenizer tokenizer) => this.tokenizer = tokenizer;
+    private BertTextTokenizer(BertTokenizer tokenizer, string fingerprint)
+    {
+        this.tokenizer = tokenizer;
+        Fingerprint = fingerprint;
+    }
+
+    /// <summary>
+    /// Names the vocabulary and casing: two tokenizers with the same fingerprint turn every text into the same ids, so
+    /// vectors cached under it stay valid (see the item embedding store).
+    /// </summary>
+    public string Fingerprint { get; }
 
     public int ClassificationTokenId => tokenizer.ClassificationTokenId;
 
@@ -31,14 +42,16 @@ public sealed class BertTextTokenizer
         // Vocabularies written on Windows end lines with CRLF; read as-is every token would carry a '\r' and
         // nearly every word would become [UNK]. Normalise to LF before the tokenizer sees the file.
         var text = Encoding.UTF8.GetString(vocab).Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n');
-        using var stream = new MemoryStream(Encoding.UTF8.GetBytes(text));
+        var normalised = Encoding.UTF8.GetBytes(text);
+        using var stream = new MemoryStream(normalised);
         var options = new BertOptions
         {
             LowerCaseBeforeTokenization = lowerCase,
             // Uncased BERT vocabularies hold no accented letters: "café" must become "cafe", not [UNK].
             RemoveNonSpacingMarks = lowerCase,
         };
-        return new BertTextTokenizer(BertTokenizer.Create(stream, options));
+        var fingerprint = $"{Convert.ToHexStringLower(SHA256.HashData(normalised))}-{(lowerCase ? "uncased" : "cased")}";
+        return new BertTextTokenizer(BertTokenizer.Create(stream, options), fingerprint);
     }
 
     /// <summary>WordPiece ids of one text, without special tokens.</summary>
