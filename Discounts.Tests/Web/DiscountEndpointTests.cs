@@ -74,7 +74,7 @@ public sealed class DiscountEndpointTests
             {
                 var past = history.GetValueOrDefault(p.First.Id) ?? UserHistory.Empty;
                 var viewed = shop.Events.Where(e => e.UserId == p.First.Id && e.Kind == EventKind.View).Select(e => items[e.ItemId]).Distinct().Take(5);
-                return viewed.Select(item => UpliftFeatures.Build(past.SignalsFor(item.Category, DateTime.UtcNow), item.PriceCents, item.CostCents));
+                return viewed.Select(item => UpliftFeatures.Build(past.SignalsFor(item.Category, DateTime.UtcNow), item.PriceCents, item.CostCents, default, scorerProbability: null));
             }).ToList();
             var predictions = model.PurchaseProbabilities(features);
             TestContext.Out.WriteLine($"{features.Count} pairs: p(0%) {predictions.Average(p => p[0]):F3}, p(20%) {predictions.Average(p => p[^1]):F3}");

@@ -92,7 +92,7 @@ public sealed class PolicySimulationTests
         var rows = UpliftTraining.PricedRows(
             shop.Offers.Where(o => o.IsExploration).Select(o => new UpliftTraining.LoggedOffer(
                 o.Id, o.UserId, o.ItemId, items[o.ItemId].Category, o.ListPriceCents, items[o.ItemId].CostCents, o.DiscountPercent, o.CreatedAt, bought.Contains(o.Id))),
-            history, product.Ladder, shop.Events.Max(e => e.OccurredAt).AddMinutes(1));
+            history, product.Ladder, shop.Events.Max(e => e.OccurredAt).AddMinutes(1), TextMatcher.None);
         var single = new DiscountingOptions { TuneShrinkage = false, Learner = UpliftLearnerOptions.Candidates[0] };
 
         static TimeSpan Cpu(Action action)
