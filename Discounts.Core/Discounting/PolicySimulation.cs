@@ -7,7 +7,8 @@ namespace Discounts.Core.Discounting;
 public sealed record StrategyOutcome(string Strategy, double ExpectedProfitCents, double IncrementalProfitCents, double ExpectedPurchases, double DiscountedShare, int GuardrailBreaches);
 
 /// <summary>How close the model's estimates came to the hidden truth on the held-out decisions.</summary>
-public sealed record EstimateQuality(double MeanPredictedP0, double MeanTrueP0, double MeanPredictedUplift, double MeanTrueUplift, double UpliftCorrelation);
+/// <param name="P0Correlation">How well the predicted chance of buying without a discount follows the true one, across decisions.</param>
+public sealed record EstimateQuality(double MeanPredictedP0, double MeanTrueP0, double MeanPredictedUplift, double MeanTrueUplift, double UpliftCorrelation, double P0Correlation);
 
 /// <param name="Learner">The learner the training log chose, and the shrinkage λ with its population lift.</param>
 public sealed record SimulationResult(
@@ -77,7 +78,8 @@ public static class PolicySimulation
         var trueP0 = decisions.Select(d => DemoShop.PurchaseProbability(d.Taste, d.Item, 0)).ToArray();
         var trueUplift = decisions.Select((d, i) => DemoShop.PurchaseProbability(d.Taste, d.Item, top) - trueP0[i]).ToArray();
         var predictedUplift = probabilities.Select(p => p[^1] - p[0]).ToArray();
-        var quality = new EstimateQuality(probabilities.Average(p => p[0]), trueP0.Average(), predictedUplift.Average(), trueUplift.Average(), Correlation(predictedUplift, trueUplift));
+        var quality = new EstimateQuality(probabilities.Average(p => p[0]), trueP0.Average(), predictedUplift.Average(), trueUplift.Average(), Correlation(predictedUplift, trueUplift),
+            Correlation(probabilities.Select(p => p[0]).ToArray(), trueP0));
         return new SimulationResult(rows.Count, tastes.Count, decisions.Count,
             strategies.Select(s => s with { IncrementalProfitCents = s.ExpectedProfitCents - baseline }).ToList(), quality,
             $"{model.Learner.Chosen} (out-of-fold Qini by candidate: {string.Join(", ", model.Learner.CandidateScores.Select(q => q.ToString("F4")))}); "
