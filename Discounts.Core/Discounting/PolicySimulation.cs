@@ -22,8 +22,9 @@ public sealed record SimulationResult(
 public static class PolicySimulation
 {
     /// <param name="textModel">
-    /// The shop's text model, for the topic and keyword features (<see cref="FitTextModel"/>); without one they are the
-    /// neutral constant, as in a shop that has no text model yet, which leaves the behavioural features alone.
+    /// The shop's text model, for the topic and keyword features (<see cref="FitTextModel"/>) when
+    /// <see cref="DiscountingOptions.TextFeatures"/> is on; otherwise they are the neutral constant, as in a shop that has
+    /// no text model yet, which leaves the behavioural features alone.
     /// </param>
     public static SimulationResult Run(DemoShop shop, DiscountingOptions options, int seed = 5, TextProfileModel? textModel = null)
     {
@@ -38,7 +39,7 @@ public static class PolicySimulation
         bool HeldOut(long userId) => userId % 2 == 0;
 
         var asOf = shop.Events.Max(e => e.OccurredAt).AddMinutes(1);
-        var text = textModel is null ? TextMatcher.None : new TextMatcher(textModel, shop.Items.Select(ItemTextOf));
+        var text = textModel is null || !options.TextFeatures ? TextMatcher.None : new TextMatcher(textModel, shop.Items.Select(ItemTextOf));
         var trainingOffers = shop.Offers.Where(o => !HeldOut(o.UserId) && o.IsExploration).Select(o => new UpliftTraining.LoggedOffer(
             o.Id, o.UserId, o.ItemId, items[o.ItemId].Category, o.ListPriceCents, items[o.ItemId].CostCents, o.DiscountPercent, o.CreatedAt, bought.Contains(o.Id))).ToList();
         var rows = UpliftTraining.PricedRows(trainingOffers, history, options.Ladder, asOf, text);

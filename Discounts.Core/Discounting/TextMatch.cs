@@ -20,7 +20,8 @@ public sealed record ItemText(long ItemId, string Title, string Category, string
 /// Training rows ask as of their offer's time, quotes as of now: the same code, so what training learned from is what
 /// serving computes. Only texts written strictly before the moment count, so a review written after an offer (which
 /// reveals its purchase) never reaches that offer's row. Cosine similarity and keyword weights do not depend on the
-/// order of the topics, so a refitted text model yields features on the same scale.
+/// order of the topics, so a refitted text model yields features on the same scale. It caches scores and is not
+/// thread-safe: one per request or training run, over one snapshot of users' texts.
 /// </summary>
 public sealed class TextMatcher
 {

@@ -202,6 +202,9 @@ public sealed record LiftShrinkage(double Lambda, double PopulationLiftPerPercen
 /// <summary>The fitted uplift model with the ladder it prices and its version, as quotes use it.</summary>
 public sealed class UpliftModel(UpliftLearner learner, IReadOnlyList<int> ladder, string version, int trainingRows, LiftShrinkage? shrinkage = null)
 {
+    /// <summary>Whether the text features were computed for its training rows; serving computes them exactly when they were.</summary>
+    public bool TextFeatures { get; init; }
+
     public string Version { get; } = version;
     public IReadOnlyList<int> Ladder { get; } = ladder;
     public int TrainingRows { get; } = trainingRows;
@@ -331,7 +334,7 @@ public static class UpliftModelTrainer
         var learner = UpliftLearner.Fit(learnerRows, ladder.Length, options.Learner, seed, options.LadderDoses);
         if (!options.TuneShrinkage)
         {
-            return new Fitted(new UpliftModel(learner, ladder, version, rows.Count), []);
+            return new Fitted(new UpliftModel(learner, ladder, version, rows.Count) { TextFeatures = options.TextFeatures }, []);
         }
 
         var outOfFold = OutOfFoldPooled(learnerRows, ladder, learner.Chosen, options, seed);
@@ -339,7 +342,7 @@ public static class UpliftModelTrainer
         var best = LiftShrinkage.Grid[values.IndexOf(values.Max())];
         var population = learner.Predict(learnerRows.Select(r => r.Features).ToList())
             .Average(p => UpliftModel.LiftPerPercent(ladder, UpliftModel.PoolAlongLadder(ladder, p)));
-        return new Fitted(new UpliftModel(learner, ladder, version, rows.Count, new LiftShrinkage(best, population)), values);
+        return new Fitted(new UpliftModel(learner, ladder, version, rows.Count, new LiftShrinkage(best, population)) { TextFeatures = options.TextFeatures }, values);
     }
 
     /// <summary>Every row's pooled p(buy) by level from a model that did not see it (the chosen candidate, refitted per fold).</summary>

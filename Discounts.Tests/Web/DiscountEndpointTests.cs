@@ -86,7 +86,7 @@ public sealed class DiscountEndpointTests
         await db.Offers.Where(o => o.Id == offer.Id).ExecuteUpdateAsync(o => o.SetProperty(x => x.ScorerProbability, Logged).SetProperty(x => x.ScorerVersion, "logged-test"));
         try
         {
-            var rows = await UpliftLog.LoadRowsAsync(db, textModels, new DiscountingOptions().Ladder, DateTime.UtcNow, CancellationToken.None);
+            var rows = await UpliftLog.LoadRowsAsync(db, textModels, textFeatures: false, new DiscountingOptions().Ladder, DateTime.UtcNow, CancellationToken.None);
             var flagged = rows.Where(r => r.Row.Features[^2] == 1).ToList();
             Assert.Multiple(() =>
             {

@@ -11,7 +11,7 @@ public sealed class PolicySimulationTests
     public void Run_WhenHeldOutDemoUsersArePriced_PolicyEarnsMoreThanBothBaselinesWithinGuardrails()
     {
         var shop = DemoShopGenerator.Generate(new DemoShopOptions(), Anchor);
-        var result = PolicySimulation.Run(shop, new DiscountingOptions { ExplorationShare = 0 }, textModel: PolicySimulation.FitTextModel(shop));
+        var result = PolicySimulation.Run(shop, new DiscountingOptions { ExplorationShare = 0 });
         var byName = result.Strategies.ToDictionary(s => s.Strategy);
         foreach (var s in result.Strategies)
         {
@@ -31,43 +31,45 @@ public sealed class PolicySimulationTests
     }
 
     /// <summary>
-    /// One generated shop is one draw of a noisy randomised log, so the product's policy is compared over six shops:
-    /// the default seed and seeds 1 to 5, against both baselines, the earlier default (the relative learner with
-    /// stumps and no shrinkage), and the product without its text features (behaviour only, as before topics and
-    /// keywords were features). Prints the table recorded in docs/BENCHMARKS.md.
+    /// One generated shop is one draw of a noisy randomised log, so the product's policy is compared over nine shops:
+    /// the default seed and seeds 1 to 8, against both baselines, the earlier default (the relative learner with
+    /// stumps and no shrinkage), and the product with its text features turned on (topic similarity and keyword match
+    /// as of each decision; off by default). Seeds 6 to 8 were added after the text features were first measured on the
+    /// first six. Prints the tables recorded in docs/BENCHMARKS.md.
     /// </summary>
     [Test]
     [Category("Slow")]
-    public void Run_OverSixGeneratedShops_ProductPolicyBeatsBothBaselinesOnMostShops()
+    public void Run_OverNineGeneratedShops_ProductPolicyBeatsBothBaselinesOnMostShops()
     {
-        var seeds = new[] { new DemoShopOptions().Seed, 1, 2, 3, 4, 5 };
-        var rows = new List<(int Seed, double Ten, double Oracle, double Earlier, double Behaviour, double Product, EstimateQuality Without, EstimateQuality With, string Learner)>();
+        var seeds = new[] { new DemoShopOptions().Seed, 1, 2, 3, 4, 5, 6, 7, 8 };
+        var rows = new List<(int Seed, double Ten, double Oracle, double Earlier, double Product, double WithText, EstimateQuality Without, EstimateQuality With, string Learner, string TextLearner)>();
         foreach (var seed in seeds)
         {
             var shop = DemoShopGenerator.Generate(new DemoShopOptions { Seed = seed }, Anchor);
-            var product = PolicySimulation.Run(shop, new DiscountingOptions { ExplorationShare = 0 }, textModel: PolicySimulation.FitTextModel(shop));
+            var product = PolicySimulation.Run(shop, new DiscountingOptions { ExplorationShare = 0 });
             var byName = product.Strategies.ToDictionary(s => s.Strategy);
-            var behaviourOnly = PolicySimulation.Run(shop, new DiscountingOptions { ExplorationShare = 0 });
+            var withText = PolicySimulation.Run(shop, new DiscountingOptions { ExplorationShare = 0, TextFeatures = true }, textModel: PolicySimulation.FitTextModel(shop));
             var earlierOptions = new DiscountingOptions { ExplorationShare = 0, TuneShrinkage = false };
             earlierOptions.Learner = UpliftLearnerOptions.Candidates[0];
             var earlier = PolicySimulation.Run(shop, earlierOptions).Strategies.ToDictionary(s => s.Strategy);
             rows.Add((seed, byName["10% for everyone"].IncrementalProfitCents / 100, byName["oracle"].IncrementalProfitCents / 100,
-                earlier["uplift policy"].IncrementalProfitCents / 100, behaviourOnly.Strategies.Single(s => s.Strategy == "uplift policy").IncrementalProfitCents / 100,
-                byName["uplift policy"].IncrementalProfitCents / 100, behaviourOnly.Quality, product.Quality, product.Learner));
+                earlier["uplift policy"].IncrementalProfitCents / 100, byName["uplift policy"].IncrementalProfitCents / 100,
+                withText.Strategies.Single(s => s.Strategy == "uplift policy").IncrementalProfitCents / 100, product.Quality, withText.Quality, product.Learner, withText.Learner));
             Assert.Multiple(() =>
             {
                 Assert.That(byName["uplift policy"].GuardrailBreaches, Is.Zero, $"seed {seed}");
                 Assert.That(byName["uplift policy"].IncrementalProfitCents, Is.Positive, $"seed {seed}: the policy must beat no discounts");
+                Assert.That(withText.Strategies.Single(s => s.Strategy == "uplift policy").GuardrailBreaches, Is.Zero, $"seed {seed}, with text");
             });
         }
 
-        TestContext.Out.WriteLine("| shop seed | 10 % for everyone | relative learner, no shrinkage (earlier default) | product policy, behaviour features only | product policy with topic and keyword features | oracle |");
+        TestContext.Out.WriteLine("| shop seed | 10 % for everyone | relative learner, no shrinkage (earlier default) | product policy (text features off) | product policy with text features | oracle |");
         foreach (var r in rows)
         {
-            TestContext.Out.WriteLine($"| {r.Seed} | +{r.Ten:F0} | +{r.Earlier:F0} | +{r.Behaviour:F0} | +{r.Product:F0} | +{r.Oracle:F0} |");
+            TestContext.Out.WriteLine($"| {r.Seed} | +{r.Ten:F0} | +{r.Earlier:F0} | +{r.Product:F0} | +{r.WithText:F0} | +{r.Oracle:F0} |");
         }
 
-        TestContext.Out.WriteLine("| shop seed | p(0) correlation, behaviour only | p(0) correlation, with text | uplift correlation, behaviour only | uplift correlation, with text |");
+        TestContext.Out.WriteLine("| shop seed | p(0) correlation, text off | p(0) correlation, with text | uplift correlation, text off | uplift correlation, with text |");
         foreach (var r in rows)
         {
             TestContext.Out.WriteLine($"| {r.Seed} | {r.Without.P0Correlation:F3} | {r.With.P0Correlation:F3} | {r.Without.UpliftCorrelation:F3} | {r.With.UpliftCorrelation:F3} |");
@@ -75,12 +77,12 @@ public sealed class PolicySimulationTests
 
         foreach (var r in rows)
         {
-            TestContext.Out.WriteLine($"{r.Seed}: {r.Learner}");
+            TestContext.Out.WriteLine($"{r.Seed}: {r.Learner}; with text: {r.TextLearner}");
         }
 
-        TestContext.Out.WriteLine($"median product − ten: {Median(rows.Select(r => r.Product - r.Ten)):F0}; median behaviour-only − ten: {Median(rows.Select(r => r.Behaviour - r.Ten)):F0}; "
-                                  + $"median earlier − ten: {Median(rows.Select(r => r.Earlier - r.Ten)):F0}; median product − behaviour-only: {Median(rows.Select(r => r.Product - r.Behaviour)):F0}");
-        Assert.That(rows.Count(r => r.Product > r.Ten), Is.GreaterThanOrEqualTo(4), "shops where the product's policy beat 10 % for everyone");
+        TestContext.Out.WriteLine($"median product − ten: {Median(rows.Select(r => r.Product - r.Ten)):F0}; median with text − ten: {Median(rows.Select(r => r.WithText - r.Ten)):F0}; "
+                                  + $"median earlier − ten: {Median(rows.Select(r => r.Earlier - r.Ten)):F0}; median with text − product: {Median(rows.Select(r => r.WithText - r.Product)):F0}");
+        Assert.That(rows.Count(r => r.Product > r.Ten), Is.GreaterThanOrEqualTo(rows.Count - 2), "shops where the product's policy beat 10 % for everyone");
     }
 
     /// <summary>

@@ -80,7 +80,7 @@ public static class QuoteDiscount
             var ordered = command.ItemIds.Select(id => items[id]).ToList();
             var signals = ordered.Select(item => history.SignalsFor(item.Category, now)).ToList();
             // Training reads the same two things for a logged offer: texts written before it and the p(buy) logged with it.
-            var text = await UpliftLog.TextMatcherAsync(db, textModels, ordered.Select(i => i.Id).ToList(), cancellationToken);
+            var text = model.TextFeatures ? await UpliftLog.TextMatcherAsync(db, textModels, ordered.Select(i => i.Id).ToList(), cancellationToken) : TextMatcher.None;
             var (scorerVersion, buyProbabilities) = await ScorerProbabilitiesAsync(user.Id, ordered, cancellationToken);
             var probabilities = model.PurchaseProbabilities(ordered.Select((item, i) => UpliftFeatures.Build(
                 signals[i], item.PriceCents, item.CostCents, text.Match(user.Id, history.Texts, now, item.Id), buyProbabilities[i])).ToList());

@@ -42,7 +42,7 @@ public static partial class TrainUpliftModel
         public async ValueTask<Result> Handle(Command command, CancellationToken cancellationToken)
         {
             var ladder = options.Value.Ladder;
-            var rows = await UpliftLog.LoadRowsAsync(db, textModels, ladder, clock.GetUtcNow().UtcDateTime, cancellationToken);
+            var rows = await UpliftLog.LoadRowsAsync(db, textModels, options.Value.TextFeatures, ladder, clock.GetUtcNow().UtcDateTime, cancellationToken);
             if (rows.Count == 0)
             {
                 throw new ConflictException("There are no randomised offers to learn from yet.");

@@ -19,10 +19,11 @@ public static class UpliftLog
     /// <summary>
     /// One row per randomised offer, ordered by when it was made; bought means a purchase of the item by the user
     /// under the offer or while it stood. Behaviour is read as of <paramref name="asOf"/> with the row's own offer left
-    /// out; texts only up to the offer's time; the scorer's p(buy) is the one logged with the offer.
+    /// out; texts only up to the offer's time (when <c>textFeatures</c>, <see cref="DiscountingOptions.TextFeatures"/>, is
+    /// on; off, the text features are 0); the scorer's p(buy) is the one logged with the offer.
     /// </summary>
     public static async Task<List<UpliftTraining.PricedRow>> LoadRowsAsync(
-        DiscountsDbContext db, TextModelStore textModels, IReadOnlyList<int> ladder, DateTime asOf, CancellationToken cancellationToken)
+        DiscountsDbContext db, TextModelStore textModels, bool textFeatures, IReadOnlyList<int> ladder, DateTime asOf, CancellationToken cancellationToken)
     {
         var logged = await Randomised(db)
             .OrderBy(o => o.CreatedAt).ThenBy(o => o.Id)
@@ -34,7 +35,7 @@ public static class UpliftLog
             })
             .ToListAsync(cancellationToken);
         var history = await UpliftHistory.LoadAsync(db, userIds: null, cancellationToken);
-        var text = await TextMatcherAsync(db, textModels, logged.Select(o => o.ItemId).Distinct().ToList(), cancellationToken);
+        var text = textFeatures ? await TextMatcherAsync(db, textModels, logged.Select(o => o.ItemId).Distinct().ToList(), cancellationToken) : TextMatcher.None;
         return UpliftTraining.PricedRows(
             logged.Select(o => new UpliftTraining.LoggedOffer(
                 o.Id, o.UserId, o.ItemId, o.Category, o.ListPriceCents, o.CostCents, o.DiscountPercent, o.CreatedAt, o.Bought, o.ScorerProbability)),
