@@ -101,6 +101,51 @@ public sealed class DiscountEndpointTests
     }
 
     [Test]
+    public async Task UpliftLog_WhenTextFeaturesAreOnAndAReviewFollowsAnOffer_ThatOffersRowIsUnchanged()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        // The first profile build fits the shop's text model.
+        await TestHost.WaitForProfileAsync(client, "user-00005");
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var textModels = scope.ServiceProvider.GetRequiredService<Discounts.Core.Profiling.TextModelStore>();
+        var ladder = new DiscountingOptions().Ladder;
+        var newest = await UpliftLog.Randomised(db).OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id).Include(o => o.Item).FirstAsync();
+
+        async Task<float[]> NewestRowTextFeatures()
+        {
+            var rows = await UpliftLog.LoadRowsAsync(db, textModels, textFeatures: true, ladder, DateTime.UtcNow.AddDays(1), CancellationToken.None);
+            Assert.That(rows.Count(r => r.Row.Features[^4] > 0), Is.GreaterThan(rows.Count / 2), "rows with a topic similarity");
+            return rows[^1].Row.Features[^4..^2];
+        }
+
+        async Task<float[]> WithText(DateTime at)
+        {
+            var text = new UserText { UserId = newest.UserId, Kind = TextKind.Review, Text = $"Love this {newest.Item!.Title}. {newest.Item.Description}", ItemId = newest.ItemId, Rating = 5, OccurredAt = at };
+            db.UserTexts.Add(text);
+            await db.SaveChangesAsync();
+            try
+            {
+                return await NewestRowTextFeatures();
+            }
+            finally
+            {
+                db.UserTexts.Remove(text);
+                await db.SaveChangesAsync();
+            }
+        }
+
+        var before = await NewestRowTextFeatures();
+        var reviewedAfter = await WithText(newest.CreatedAt.AddMinutes(30));
+        var reviewedBefore = await WithText(newest.CreatedAt.AddMinutes(-30));
+        Assert.Multiple(() =>
+        {
+            Assert.That(reviewedAfter, Is.EqualTo(before), "a review written after the offer");
+            Assert.That(reviewedBefore, Is.Not.EqualTo(before), "the same review written before it");
+        });
+    }
+
+    [Test]
     public async Task TrainUpliftModel_WhenRunOnDemoHistory_LearnsFromEveryRandomisedOfferAndSwapsIn()
     {
         await using var scope = TestHost.Factory.Services.CreateAsyncScope();
