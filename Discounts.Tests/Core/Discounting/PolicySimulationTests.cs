@@ -121,6 +121,46 @@ public sealed class PolicySimulationTests
         Assert.That(full / one, Is.LessThan(25), "three candidates × three folds, a refit and three DR folds: about 14 fits");
     }
 
+    /// <summary>
+    /// What the text features cost the train-uplift job: every randomised offer of the default demo shop read into rows
+    /// without and with them (the text model already fitted, as it is in the product), side by side, in CPU time.
+    /// </summary>
+    [Test]
+    [Category("Slow")]
+    public void PricedRows_WithTextFeaturesOnTheWholeDemoLog_CostSecondsOfCpu()
+    {
+        var shop = DemoShopGenerator.Generate(new DemoShopOptions(), Anchor);
+        var items = shop.Items.ToDictionary(i => i.Id);
+        var texts = shop.Texts.ToLookup(t => t.UserId, t => new PastText(t.Text, t.OccurredAt, t.Kind));
+        var history = shop.Events.GroupBy(e => e.UserId).ToDictionary(g => g.Key, g => new UserHistory(
+            g.Select(e => new PastEvent(e.Kind, items[e.ItemId].Category, e.PriceCents ?? 0, e.DiscountPercent, e.OccurredAt, e.OfferId)).ToList(),
+            texts[g.Key].ToList()));
+        var offers = shop.Offers.Where(o => o.IsExploration).Select(o => new UpliftTraining.LoggedOffer(
+            o.Id, o.UserId, o.ItemId, items[o.ItemId].Category, o.ListPriceCents, items[o.ItemId].CostCents, o.DiscountPercent, o.CreatedAt, Bought: false)).ToList();
+        var asOf = shop.Events.Max(e => e.OccurredAt).AddMinutes(1);
+        var ladder = new DiscountingOptions().Ladder;
+        var model = PolicySimulation.FitTextModel(shop);
+
+        static TimeSpan Cpu(Action action)
+        {
+            var before = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+            action();
+            return System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - before;
+        }
+
+        List<UpliftTraining.PricedRow> plain = [], withText = [];
+        var warm = Cpu(() => UpliftTraining.PricedRows(offers.Take(500), history, ladder, asOf, TextMatcher.None));
+        var without = Cpu(() => plain = UpliftTraining.PricedRows(offers, history, ladder, asOf, TextMatcher.None));
+        var with = Cpu(() => withText = UpliftTraining.PricedRows(offers, history, ladder, asOf, new TextMatcher(model, shop.Items.Select(PolicySimulation.ItemTextOf))));
+        TestContext.Out.WriteLine($"{offers.Count} offers: rows without text features {without.TotalSeconds:F2} s CPU, with {with.TotalSeconds:F2} s CPU, ratio {with / without:F1} (warm-up {warm.TotalSeconds:F2} s)");
+        Assert.Multiple(() =>
+        {
+            Assert.That(withText, Has.Count.EqualTo(plain.Count));
+            Assert.That(withText.Count(r => r.Row.Features[^4] > 0), Is.GreaterThan(withText.Count / 2));
+            Assert.That(with.TotalSeconds, Is.LessThan(60));
+        });
+    }
+
     private static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
