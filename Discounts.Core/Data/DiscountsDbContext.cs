@@ -121,6 +121,7 @@ public class DiscountsDbContext : DbContext
             offer.HasIndex(o => o.ExternalId).IsUnique();
             offer.HasIndex(o => new { o.UserId, o.CreatedAt });
             offer.Property(o => o.ExternalId).HasMaxLength(Limits.ExternalIdLength);
+            offer.Property(o => o.ScorerVersion).HasMaxLength(Limits.NameLength);
             offer.HasOne(o => o.User).WithMany().HasForeignKey(o => o.UserId).OnDelete(DeleteBehavior.Cascade);
             offer.HasOne(o => o.Item).WithMany().HasForeignKey(o => o.ItemId).OnDelete(DeleteBehavior.Cascade);
             offer.HasOne(o => o.Campaign).WithMany().HasForeignKey(o => o.CampaignId).OnDelete(DeleteBehavior.Restrict);
@@ -128,6 +129,7 @@ public class DiscountsDbContext : DbContext
             {
                 t.HasCheckConstraint("CK_Offers_DiscountPercent", $"{Column("DiscountPercent")} BETWEEN 0 AND 100");
                 t.HasCheckConstraint("CK_Offers_FinalPriceCents", $"{Column("FinalPriceCents")} >= 0");
+                t.HasCheckConstraint("CK_Offers_ScorerProbability", $"{Column("ScorerProbability")} BETWEEN 0 AND 1");
             });
         });
 

@@ -1,12 +1,14 @@
 using Discounts.Core.Demo;
 using Discounts.Core.Domain;
+using Discounts.Core.Profiling;
 
 namespace Discounts.Core.Discounting;
 
 public sealed record StrategyOutcome(string Strategy, double ExpectedProfitCents, double IncrementalProfitCents, double ExpectedPurchases, double DiscountedShare, int GuardrailBreaches);
 
 /// <summary>How close the model's estimates came to the hidden truth on the held-out decisions.</summary>
-public sealed record EstimateQuality(double MeanPredictedP0, double MeanTrueP0, double MeanPredictedUplift, double MeanTrueUplift, double UpliftCorrelation);
+/// <param name="P0Correlation">How well the predicted chance of buying without a discount follows the true one, across decisions.</param>
+public sealed record EstimateQuality(double MeanPredictedP0, double MeanTrueP0, double MeanPredictedUplift, double MeanTrueUplift, double UpliftCorrelation, double P0Correlation);
 
 /// <param name="Learner">The learner the training log chose, and the shrinkage λ with its population lift.</param>
 public sealed record SimulationResult(
@@ -19,7 +21,12 @@ public sealed record SimulationResult(
 /// </summary>
 public static class PolicySimulation
 {
-    public static SimulationResult Run(DemoShop shop, DiscountingOptions options, int seed = 5)
+    /// <param name="textModel">
+    /// The shop's text model, for the topic and keyword features (<see cref="FitTextModel"/>) when
+    /// <see cref="DiscountingOptions.TextFeatures"/> is on; otherwise they are the neutral constant, as in a shop that has
+    /// no text model yet, which leaves the behavioural features alone.
+    /// </param>
+    public static SimulationResult Run(DemoShop shop, DiscountingOptions options, int seed = 5, TextProfileModel? textModel = null)
     {
         var items = shop.Items.ToDictionary(i => i.Id);
         var texts = shop.Texts.ToLookup(t => t.UserId, t => new PastText(t.Text, t.OccurredAt, t.Kind));
@@ -32,24 +39,29 @@ public static class PolicySimulation
         bool HeldOut(long userId) => userId % 2 == 0;
 
         var asOf = shop.Events.Max(e => e.OccurredAt).AddMinutes(1);
+        var text = textModel is null || !options.TextFeatures ? TextMatcher.None : new TextMatcher(textModel, shop.Items.Select(ItemTextOf));
         var trainingOffers = shop.Offers.Where(o => !HeldOut(o.UserId) && o.IsExploration).Select(o => new UpliftTraining.LoggedOffer(
             o.Id, o.UserId, o.ItemId, items[o.ItemId].Category, o.ListPriceCents, items[o.ItemId].CostCents, o.DiscountPercent, o.CreatedAt, bought.Contains(o.Id))).ToList();
-        var rows = UpliftTraining.PricedRows(trainingOffers, history, options.Ladder, asOf);
+        var rows = UpliftTraining.PricedRows(trainingOffers, history, options.Ladder, asOf, text);
         var fitted = UpliftModelTrainer.Train(rows, options, seed, "simulation");
         var model = fitted.Model;
 
         var tastes = shop.Users.Zip(shop.Tastes).Where(p => HeldOut(p.First.Id)).ToList();
         var decisions = new List<(DemoTaste Taste, Item Item, UserSignals Signals, bool Consent)>();
+        var features = new List<float[]>();
         foreach (var (user, taste) in tastes)
         {
             var past = history.GetValueOrDefault(user.Id) ?? UserHistory.Empty;
             foreach (var item in shop.Events.Where(e => e.UserId == user.Id && e.Kind == EventKind.View).Select(e => items[e.ItemId]).Distinct())
             {
-                decisions.Add((taste, item, past.SignalsFor(item.Category, asOf), user.ConsentPersonalisation));
+                var signals = past.SignalsFor(item.Category, asOf);
+                decisions.Add((taste, item, signals, user.ConsentPersonalisation));
+                // The demo history logged no scorer p(buy), so the simulation's decisions have none either.
+                features.Add(UpliftFeatures.Build(signals, item.PriceCents, item.CostCents, text.Match(user.Id, past.Texts, asOf, item.Id), scorerProbability: null));
             }
         }
 
-        var probabilities = model.PurchaseProbabilities(decisions.Select(d => UpliftFeatures.Build(d.Signals, d.Item.PriceCents, d.Item.CostCents)).ToList());
+        var probabilities = model.PurchaseProbabilities(features);
         var policy = new DiscountPolicy(options);
         var chosen = decisions.Select((d, i) => policy.Decide(
             new PolicyInput(d.Item.PriceCents, d.Item.CostCents, probabilities[i], d.Consent, options.MaxDiscountsPerUserPerDay, BudgetLeftCents: null), explorer: null).Percent).ToList();
@@ -67,12 +79,22 @@ public static class PolicySimulation
         var trueP0 = decisions.Select(d => DemoShop.PurchaseProbability(d.Taste, d.Item, 0)).ToArray();
         var trueUplift = decisions.Select((d, i) => DemoShop.PurchaseProbability(d.Taste, d.Item, top) - trueP0[i]).ToArray();
         var predictedUplift = probabilities.Select(p => p[^1] - p[0]).ToArray();
-        var quality = new EstimateQuality(probabilities.Average(p => p[0]), trueP0.Average(), predictedUplift.Average(), trueUplift.Average(), Correlation(predictedUplift, trueUplift));
+        var quality = new EstimateQuality(probabilities.Average(p => p[0]), trueP0.Average(), predictedUplift.Average(), trueUplift.Average(), Correlation(predictedUplift, trueUplift),
+            Correlation(probabilities.Select(p => p[0]).ToArray(), trueP0));
         return new SimulationResult(rows.Count, tastes.Count, decisions.Count,
             strategies.Select(s => s with { IncrementalProfitCents = s.ExpectedProfitCents - baseline }).ToList(), quality,
             $"{model.Learner.Chosen} (out-of-fold Qini by candidate: {string.Join(", ", model.Learner.CandidateScores.Select(q => q.ToString("F4")))}); "
             + $"shrinkage {model.Shrinkage} (DR value by λ: {string.Join(", ", fitted.ValueByLambda.Select(v => v.ToString("F1")))})");
     }
+
+    /// <summary>The shop's text model, fitted as the profile rebuild fits one: every stored text is one document.</summary>
+    public static TextProfileModel FitTextModel(DemoShop shop) =>
+        TextProfileModel.Fit(
+            shop.Texts.Select(t => (IReadOnlyList<string>)Tokenizer.Tokenize(t.Text)).ToList(),
+            new ProfilingOptions().ToModelOptions(),
+            shop.Events.Max(e => e.OccurredAt));
+
+    public static ItemText ItemTextOf(Item item) => new(item.Id, item.Title, item.Category, item.Brand, item.Description);
 
     private static double Correlation(double[] x, double[] y)
     {

@@ -156,7 +156,16 @@ public sealed record UserHistory(IReadOnlyList<PastEvent> Events, IReadOnlyList<
 
 public static class UpliftFeatures
 {
-    public static float[] Build(UserSignals user, long priceCents, long costCents) =>
+    /// <summary>How many features <see cref="Build"/> returns.</summary>
+    public const int Count = 19;
+
+    /// <param name="text">The user's words against the item's, as of the decision (<see cref="TextMatcher"/>).</param>
+    /// <param name="scorerProbability">
+    /// The purchase scorer's p(buy) at the list price, as logged when the offer was made; null where none was logged
+    /// (older offers, the seeded history, or no scorer serving). A missing value is a 0/1 flag plus a neutral 0, so the
+    /// trees can tell "unknown" from "unlikely".
+    /// </param>
+    public static float[] Build(UserSignals user, long priceCents, long costCents, TextMatch text, double? scorerProbability) =>
     [
         (float)Math.Log(1 + priceCents),
         priceCents == 0 ? 0 : (float)((priceCents - costCents) / (double)priceCents),
@@ -173,6 +182,10 @@ public static class UpliftFeatures
         (float)user.OfferResponse,
         (float)user.PricePaidVersusViewed,
         (float)user.PriceTalkShare,
+        (float)text.TopicSimilarity,
+        (float)text.KeywordMatch,
+        scorerProbability is null ? 0 : 1,
+        (float)(scorerProbability ?? 0),
     ];
 }
 
@@ -189,6 +202,9 @@ public sealed record LiftShrinkage(double Lambda, double PopulationLiftPerPercen
 /// <summary>The fitted uplift model with the ladder it prices and its version, as quotes use it.</summary>
 public sealed class UpliftModel(UpliftLearner learner, IReadOnlyList<int> ladder, string version, int trainingRows, LiftShrinkage? shrinkage = null)
 {
+    /// <summary>Whether the text features were computed for its training rows; serving computes them exactly when they were.</summary>
+    public bool TextFeatures { get; init; }
+
     public string Version { get; } = version;
     public IReadOnlyList<int> Ladder { get; } = ladder;
     public int TrainingRows { get; } = trainingRows;
@@ -238,22 +254,38 @@ public sealed class UpliftModel(UpliftLearner learner, IReadOnlyList<int> ladder
 
 /// <summary>
 /// Turns the randomised offer log into learner rows: arm = ladder level, outcome = bought while the offer stood.
-/// Features are read from the whole log as of <c>asOf</c> with the row's own offer left out, so training sees users
-/// as richly as serving does (an early offer's strictly-prior history would be nearly empty).
+/// Behavioural features are read from the whole log as of <c>asOf</c> with the row's own offer left out, so training
+/// sees users as richly as serving does (an early offer's strictly-prior history would be nearly empty). Text features
+/// and the scorer's p(buy) are as of the offer's own time: those can carry the outcome (see <see cref="Features"/>).
 /// </summary>
 public static class UpliftTraining
 {
-    public sealed record LoggedOffer(long OfferId, long UserId, long ItemId, string Category, long PriceCents, long CostCents, int Percent, DateTime At, bool Bought);
+    /// <param name="ScorerProbability">The scorer's p(buy) logged when the offer was made, or null.</param>
+    public sealed record LoggedOffer(
+        long OfferId, long UserId, long ItemId, string Category, long PriceCents, long CostCents, int Percent, DateTime At, bool Bought, double? ScorerProbability = null);
 
     /// <summary>A learner row with the item's price and cost, which valuing a policy on the log needs.</summary>
     public sealed record PricedRow(UpliftRow Row, long PriceCents, long CostCents);
 
     public static List<UpliftRow> Rows(
-        IEnumerable<LoggedOffer> offers, IReadOnlyDictionary<long, UserHistory> historyByUser, IReadOnlyList<int> ladder, DateTime asOf) =>
-        PricedRows(offers, historyByUser, ladder, asOf).Select(r => r.Row).ToList();
+        IEnumerable<LoggedOffer> offers, IReadOnlyDictionary<long, UserHistory> historyByUser, IReadOnlyList<int> ladder, DateTime asOf, TextMatcher text) =>
+        PricedRows(offers, historyByUser, ladder, asOf, text).Select(r => r.Row).ToList();
+
+    /// <summary>
+    /// A logged offer's features. Behaviour is read as of <paramref name="asOf"/> with the offer's own events left out;
+    /// the text match only from texts written before the offer was made, since a later review can reveal its purchase;
+    /// the scorer's p(buy) is the value logged at the decision, computed before the outcome existed.
+    /// </summary>
+    public static float[] Features(LoggedOffer offer, UserHistory history, DateTime asOf, TextMatcher text) =>
+        UpliftFeatures.Build(
+            UserSignals.From(history.Events, history.Texts, asOf, offer.Category, leaveOutOffer: offer.OfferId),
+            offer.PriceCents,
+            offer.CostCents,
+            text.Match(offer.UserId, history.Texts, offer.At, offer.ItemId),
+            offer.ScorerProbability);
 
     public static List<PricedRow> PricedRows(
-        IEnumerable<LoggedOffer> offers, IReadOnlyDictionary<long, UserHistory> historyByUser, IReadOnlyList<int> ladder, DateTime asOf)
+        IEnumerable<LoggedOffer> offers, IReadOnlyDictionary<long, UserHistory> historyByUser, IReadOnlyList<int> ladder, DateTime asOf, TextMatcher text)
     {
         var rows = new List<PricedRow>();
         foreach (var offer in offers)
@@ -265,8 +297,7 @@ public static class UpliftTraining
             }
 
             var history = historyByUser.GetValueOrDefault(offer.UserId) ?? UserHistory.Empty;
-            var signals = UserSignals.From(history.Events, history.Texts, asOf, offer.Category, leaveOutOffer: offer.OfferId);
-            rows.Add(new PricedRow(new UpliftRow(UpliftFeatures.Build(signals, offer.PriceCents, offer.CostCents), arm, offer.Bought), offer.PriceCents, offer.CostCents));
+            rows.Add(new PricedRow(new UpliftRow(Features(offer, history, asOf, text), arm, offer.Bought), offer.PriceCents, offer.CostCents));
         }
 
         return rows;
@@ -303,7 +334,7 @@ public static class UpliftModelTrainer
         var learner = UpliftLearner.Fit(learnerRows, ladder.Length, options.Learner, seed, options.LadderDoses);
         if (!options.TuneShrinkage)
         {
-            return new Fitted(new UpliftModel(learner, ladder, version, rows.Count), []);
+            return new Fitted(new UpliftModel(learner, ladder, version, rows.Count) { TextFeatures = options.TextFeatures }, []);
         }
 
         var outOfFold = OutOfFoldPooled(learnerRows, ladder, learner.Chosen, options, seed);
@@ -311,7 +342,7 @@ public static class UpliftModelTrainer
         var best = LiftShrinkage.Grid[values.IndexOf(values.Max())];
         var population = learner.Predict(learnerRows.Select(r => r.Features).ToList())
             .Average(p => UpliftModel.LiftPerPercent(ladder, UpliftModel.PoolAlongLadder(ladder, p)));
-        return new Fitted(new UpliftModel(learner, ladder, version, rows.Count, new LiftShrinkage(best, population)), values);
+        return new Fitted(new UpliftModel(learner, ladder, version, rows.Count, new LiftShrinkage(best, population)) { TextFeatures = options.TextFeatures }, values);
     }
 
     /// <summary>Every row's pooled p(buy) by level from a model that did not see it (the chosen candidate, refitted per fold).</summary>

@@ -37,6 +37,13 @@ public sealed class Offer
     public double Propensity { get; set; }
     public bool IsExploration { get; set; }
     public string? ModelVersion { get; set; }
+    /// <summary>
+    /// The purchase scorer's p(buy) for the user and item at the list price, computed when the quote was made (before
+    /// any outcome existed), so the uplift model may learn from it without leakage. Null when no scorer served then.
+    /// </summary>
+    public double? ScorerProbability { get; set; }
+    /// <summary>The scorer version that produced <see cref="ScorerProbability"/>.</summary>
+    public string? ScorerVersion { get; set; }
     public string Reason { get; set; } = "";
     public OfferStatus Status { get; set; }
     public DateTime CreatedAt { get; set; }

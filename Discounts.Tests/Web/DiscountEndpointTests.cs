@@ -4,6 +4,7 @@ using Discounts.Core.Data;
 using Discounts.Core.Demo;
 using Discounts.Core.Discounting;
 using Discounts.Core.Domain;
+using Discounts.Core.Scoring;
 using Discounts.Web.Features.Discounts;
 using Discounts.Web.Infrastructure;
 using Mediator;
@@ -41,6 +42,110 @@ public sealed class DiscountEndpointTests
     }
 
     [Test]
+    public async Task QuoteDiscount_WhenAScorerServesTheUser_StoresItsProbabilityAndVersionOnEachOffer()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        var scorer = TestHost.Factory.Services.GetRequiredService<IScorer>();
+        for (var waited = 0; scorer.ActiveVersion is null && waited < 1_800; waited++)
+        {
+            await Task.Delay(100);
+        }
+
+        await TestHost.WaitForProfileAsync(client, "user-00077");
+        var itemIds = new[] { "sku-000011", "sku-000012", "sku-000013" };
+
+        var response = await client.PostAsJsonAsync("/api/discounts/quotes", new { userId = "user-00077", itemIds });
+        var result = (await response.Content.ReadFromJsonAsync<QuoteDiscount.Result>(TestJson.Options))!;
+
+        var offerIds = result.Quotes.Select(q => q.OfferId).ToList();
+        var stored = await TestHost.ReadAsync(db => db.Offers.Include(o => o.Item).Where(o => offerIds.Contains(o.ExternalId)).OrderBy(o => o.Item!.ExternalId).ToListAsync());
+        var version = scorer.ActiveVersion!;
+        // What the serving scorer says for the same user and items, computed here independently of the quote.
+        var profileText = await TestHost.ReadAsync(db => db.Profiles.Where(p => p.User!.ExternalId == "user-00077").Select(p => p.ProfileText).SingleAsync());
+        var vector = scorer.EmbedUsers([profileText]).Vectors[0];
+        var expected = scorer.ScoreUserVector(version, vector, stored.Select(o => o.ItemId).ToList())!.Probabilities;
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(stored, Has.Count.EqualTo(3));
+            Assert.That(stored.Select(o => o.ScorerVersion), Has.All.EqualTo(version.Name));
+            Assert.That(stored.Select(o => o.ScorerProbability!.Value), Is.EqualTo(expected.Select(p => (double)p)).Within(1e-5));
+            Assert.That(result.Quotes.OrderBy(q => q.ItemId).Select(q => q.ScorerProbability), Is.EqualTo(stored.Select(o => o.ScorerProbability)));
+        });
+    }
+
+    [Test]
+    public async Task UpliftLog_WhenAnOfferLoggedAScorerProbability_TrainsOnTheLoggedValue()
+    {
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var textModels = scope.ServiceProvider.GetRequiredService<Discounts.Core.Profiling.TextModelStore>();
+        var offer = await UpliftLog.Randomised(db).Where(o => o.ScorerProbability == null).OrderBy(o => o.Id).FirstAsync();
+        // A value no scorer would produce for this pair: if training recomputed p(buy), the row would not carry it.
+        const double Logged = 0.4242;
+        await db.Offers.Where(o => o.Id == offer.Id).ExecuteUpdateAsync(o => o.SetProperty(x => x.ScorerProbability, Logged).SetProperty(x => x.ScorerVersion, "logged-test"));
+        try
+        {
+            var rows = await UpliftLog.LoadRowsAsync(db, textModels, textFeatures: false, new DiscountingOptions().Ladder, DateTime.UtcNow, CancellationToken.None);
+            var flagged = rows.Where(r => r.Row.Features[^2] == 1).ToList();
+            Assert.Multiple(() =>
+            {
+                Assert.That(flagged.Where(r => r.Row.Features[^1] == (float)Logged).ToList(), Has.Count.EqualTo(1));
+                Assert.That(rows.Count(r => r.Row.Features[^2] == 0 && r.Row.Features[^1] == 0), Is.GreaterThan(rows.Count / 2), "unlogged offers: flag and value 0");
+            });
+        }
+        finally
+        {
+            await db.Offers.Where(o => o.Id == offer.Id).ExecuteUpdateAsync(o => o.SetProperty(x => x.ScorerProbability, (double?)null).SetProperty(x => x.ScorerVersion, (string?)null));
+        }
+    }
+
+    [Test]
+    public async Task UpliftLog_WhenTextFeaturesAreOnAndAReviewFollowsAnOffer_ThatOffersRowIsUnchanged()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        // The first profile build fits the shop's text model.
+        await TestHost.WaitForProfileAsync(client, "user-00005");
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var textModels = scope.ServiceProvider.GetRequiredService<Discounts.Core.Profiling.TextModelStore>();
+        var ladder = new DiscountingOptions().Ladder;
+        var newest = await UpliftLog.Randomised(db).OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id).Include(o => o.Item).FirstAsync();
+
+        async Task<float[]> NewestRowTextFeatures()
+        {
+            var rows = await UpliftLog.LoadRowsAsync(db, textModels, textFeatures: true, ladder, DateTime.UtcNow.AddDays(1), CancellationToken.None);
+            Assert.That(rows.Count(r => r.Row.Features[^4] > 0), Is.GreaterThan(rows.Count / 2), "rows with a topic similarity");
+            return rows[^1].Row.Features[^4..^2];
+        }
+
+        async Task<float[]> WithText(DateTime at)
+        {
+            var text = new UserText { UserId = newest.UserId, Kind = TextKind.Review, Text = $"Love this {newest.Item!.Title}. {newest.Item.Description}", ItemId = newest.ItemId, Rating = 5, OccurredAt = at };
+            db.UserTexts.Add(text);
+            await db.SaveChangesAsync();
+            try
+            {
+                return await NewestRowTextFeatures();
+            }
+            finally
+            {
+                db.UserTexts.Remove(text);
+                await db.SaveChangesAsync();
+            }
+        }
+
+        var before = await NewestRowTextFeatures();
+        var reviewedAfter = await WithText(newest.CreatedAt.AddMinutes(30));
+        var reviewedBefore = await WithText(newest.CreatedAt.AddMinutes(-30));
+        Assert.Multiple(() =>
+        {
+            Assert.That(reviewedAfter, Is.EqualTo(before), "a review written after the offer");
+            Assert.That(reviewedBefore, Is.Not.EqualTo(before), "the same review written before it");
+        });
+    }
+
+    [Test]
     public async Task TrainUpliftModel_WhenRunOnDemoHistory_LearnsFromEveryRandomisedOfferAndSwapsIn()
     {
         await using var scope = TestHost.Factory.Services.CreateAsyncScope();
@@ -74,7 +179,7 @@ public sealed class DiscountEndpointTests
             {
                 var past = history.GetValueOrDefault(p.First.Id) ?? UserHistory.Empty;
                 var viewed = shop.Events.Where(e => e.UserId == p.First.Id && e.Kind == EventKind.View).Select(e => items[e.ItemId]).Distinct().Take(5);
-                return viewed.Select(item => UpliftFeatures.Build(past.SignalsFor(item.Category, DateTime.UtcNow), item.PriceCents, item.CostCents));
+                return viewed.Select(item => UpliftFeatures.Build(past.SignalsFor(item.Category, DateTime.UtcNow), item.PriceCents, item.CostCents, default, scorerProbability: null));
             }).ToList();
             var predictions = model.PurchaseProbabilities(features);
             TestContext.Out.WriteLine($"{features.Count} pairs: p(0%) {predictions.Average(p => p[0]):F3}, p(20%) {predictions.Average(p => p[^1]):F3}");

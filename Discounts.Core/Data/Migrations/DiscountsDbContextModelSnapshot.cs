@@ -389,6 +389,14 @@ namespace Discounts.Core.Data.Migrations
                     b.Property<DateTime?>("RedeemedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<double?>("ScorerProbability")
+                        .HasColumnType("REAL");
+
+                    b.Property<string>("ScorerVersion")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
                     b.Property<int>("Status")
                         .HasColumnType("INTEGER");
 
@@ -411,6 +419,8 @@ namespace Discounts.Core.Data.Migrations
                             t.HasCheckConstraint("CK_Offers_DiscountPercent", "DiscountPercent BETWEEN 0 AND 100");
 
                             t.HasCheckConstraint("CK_Offers_FinalPriceCents", "FinalPriceCents >= 0");
+
+                            t.HasCheckConstraint("CK_Offers_ScorerProbability", "ScorerProbability BETWEEN 0 AND 1");
                         });
                 });
 

@@ -2,6 +2,7 @@ using Discounts.Core.Data;
 using Discounts.Core.Discounting;
 using Discounts.Core.Domain;
 using Discounts.Core.Evaluation;
+using Discounts.Core.Profiling;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
 using Mediator;
@@ -45,7 +46,7 @@ public static class EvaluateDiscountPolicy
         }
     }
 
-    public sealed class Handler(DiscountsDbContext db, UpliftModelStore models, ResultCache cache, IOptions<DiscountingOptions> options, TimeProvider clock)
+    public sealed class Handler(DiscountsDbContext db, UpliftModelStore models, TextModelStore textModels, ResultCache cache, IOptions<DiscountingOptions> options, TimeProvider clock)
         : IQueryHandler<Query, Result>
     {
         public async ValueTask<Result> Handle(Query query, CancellationToken cancellationToken)
@@ -73,18 +74,19 @@ public static class EvaluateDiscountPolicy
                 .Take(query.Limit)
                 .Select(o => new
                 {
-                    o.Id, o.UserId, o.Item!.Category, o.ListPriceCents, o.Item.CostCents, o.FinalPriceCents, o.DiscountPercent, o.Propensity,
+                    o.Id, o.UserId, o.ItemId, o.Item!.Category, o.ListPriceCents, o.Item.CostCents, o.FinalPriceCents, o.DiscountPercent, o.Propensity,
+                    o.CreatedAt, o.ScorerProbability,
                     o.User!.ConsentPersonalisation,
                     Bought = db.Events.Any(e => e.Kind == EventKind.Purchase && e.UserId == o.UserId && e.ItemId == o.ItemId
                                                 && (e.OfferId == o.Id || (e.OccurredAt >= o.CreatedAt && e.OccurredAt <= o.ExpiresAt))),
                 })
                 .ToListAsync(cancellationToken);
             var history = await UpliftHistory.LoadAsync(db, logged.Select(o => o.UserId).Distinct().ToList(), cancellationToken);
-            var features = logged.Select(o =>
-            {
-                var user = history.GetValueOrDefault(o.UserId) ?? UserHistory.Empty;
-                return UpliftFeatures.Build(UserSignals.From(user.Events, user.Texts, now, o.Category, leaveOutOffer: o.Id), o.ListPriceCents, o.CostCents);
-            }).ToList();
+            var text = model.TextFeatures ? await UpliftLog.TextMatcherAsync(db, textModels, logged.Select(o => o.ItemId).Distinct().ToList(), cancellationToken) : TextMatcher.None;
+            // The features the model was trained on, read the same way: see UpliftTraining.Features.
+            var features = logged.Select(o => UpliftTraining.Features(
+                new UpliftTraining.LoggedOffer(o.Id, o.UserId, o.ItemId, o.Category, o.ListPriceCents, o.CostCents, o.DiscountPercent, o.CreatedAt, Bought: false, o.ScorerProbability),
+                history.GetValueOrDefault(o.UserId) ?? UserHistory.Empty, now, text)).ToList();
             var probabilities = model.PurchaseProbabilities(features);
 
             var log = logged.Select((o, i) => new LoggedDecision(

@@ -2,6 +2,7 @@ using Discounts.Core.Data;
 using Discounts.Core.Discounting;
 using Discounts.Core.Domain;
 using Discounts.Core.Evaluation;
+using Discounts.Core.Profiling;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
 using Mediator;
@@ -47,7 +48,7 @@ public static class EvaluateUpliftHoldout
         }
     }
 
-    public sealed class Handler(DiscountsDbContext db, ResultCache cache, IOptions<DiscountingOptions> options, TimeProvider clock)
+    public sealed class Handler(DiscountsDbContext db, TextModelStore textModels, ResultCache cache, IOptions<DiscountingOptions> options, TimeProvider clock)
         : IQueryHandler<Query, Result>
     {
         public async ValueTask<Result> Handle(Query query, CancellationToken cancellationToken)
@@ -58,7 +59,7 @@ public static class EvaluateUpliftHoldout
 
             var ladder = options.Value.Ladder;
             var now = clock.GetUtcNow().UtcDateTime;
-            var rows = (await UpliftLog.LoadRowsAsync(db, ladder, now, cancellationToken)).Select(r => r.Row).ToList();
+            var rows = (await UpliftLog.LoadRowsAsync(db, textModels, options.Value.TextFeatures, ladder, now, cancellationToken)).Select(r => r.Row).ToList();
             var split = (int)Math.Round(rows.Count * (1 - query.HoldoutShare));
             var train = rows.Take(split).ToList();
             var holdout = rows.Skip(split).ToList();

@@ -2,6 +2,9 @@ using System.Security.Cryptography;
 using Discounts.Core.Data;
 using Discounts.Core.Discounting;
 using Discounts.Core.Domain;
+using Discounts.Core.Profiling;
+using Discounts.Core.Scoring;
+using Discounts.Web.Features.Recommendations;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
 using FluentValidation.Results;
@@ -31,7 +34,9 @@ public static class QuoteDiscount
         double ExpectedUplift,
         long ExpectedIncrementalProfitCents,
         bool IsExploration,
-        string Reason);
+        string Reason,
+        double? ScorerProbability,
+        string? ScorerVersion);
 
     public sealed class Validator : AbstractValidator<Command>
     {
@@ -49,6 +54,9 @@ public static class QuoteDiscount
     public sealed class Handler(
         DiscountsDbContext db,
         UpliftModelStore models,
+        TextModelStore textModels,
+        IScorer scorer,
+        Recommender recommender,
         IOptions<DiscountingOptions> options,
         TimeProvider clock) : ICommandHandler<Command, Result>
     {
@@ -71,7 +79,11 @@ public static class QuoteDiscount
             var model = await models.GetOrTrainAsync(cancellationToken);
             var ordered = command.ItemIds.Select(id => items[id]).ToList();
             var signals = ordered.Select(item => history.SignalsFor(item.Category, now)).ToList();
-            var probabilities = model.PurchaseProbabilities(ordered.Select((item, i) => UpliftFeatures.Build(signals[i], item.PriceCents, item.CostCents)).ToList());
+            // Training reads the same two things for a logged offer: texts written before it and the p(buy) logged with it.
+            var text = model.TextFeatures ? await UpliftLog.TextMatcherAsync(db, textModels, ordered.Select(i => i.Id).ToList(), cancellationToken) : TextMatcher.None;
+            var (scorerVersion, buyProbabilities) = await ScorerProbabilitiesAsync(user.Id, ordered, cancellationToken);
+            var probabilities = model.PurchaseProbabilities(ordered.Select((item, i) => UpliftFeatures.Build(
+                signals[i], item.PriceCents, item.CostCents, text.Match(user.Id, history.Texts, now, item.Id), buyProbabilities[i])).ToList());
 
             var policy = new DiscountPolicy(options.Value);
             var discountsLeft = options.Value.MaxDiscountsPerUserPerDay - discountsToday;
@@ -104,6 +116,8 @@ public static class QuoteDiscount
                     Propensity = decision.Propensity,
                     IsExploration = decision.IsExploration,
                     ModelVersion = model.Version,
+                    ScorerProbability = buyProbabilities[i],
+                    ScorerVersion = buyProbabilities[i] is null ? null : scorerVersion,
                     Reason = DiscountReason.Describe(decision, item.CostCents, item.Category, signals[i]),
                     Status = OfferStatus.Quoted,
                     CreatedAt = now,
@@ -111,12 +125,41 @@ public static class QuoteDiscount
                 };
                 offers.Add(offer);
                 quotes.Add(new Quote(item.ExternalId, offer.ExternalId, offer.Kind, offer.DiscountPercent, offer.ListPriceCents, offer.FinalPriceCents,
-                    offer.AmountOffCents, offer.MinimumBasketCents, offer.ExpiresAt, model.Version, offer.ExpectedUplift, (long)Math.Round(decision.ExpectedIncrementalProfitCents), offer.IsExploration, offer.Reason));
+                    offer.AmountOffCents, offer.MinimumBasketCents, offer.ExpiresAt, model.Version, offer.ExpectedUplift, (long)Math.Round(decision.ExpectedIncrementalProfitCents), offer.IsExploration, offer.Reason,
+                    offer.ScorerProbability, offer.ScorerVersion));
             }
 
             db.Offers.AddRange(offers);
             await db.SaveChangesAsync(cancellationToken);
             return new Result(user.ExternalId, campaign?.ExternalId, quotes);
+        }
+
+        /// <summary>
+        /// The serving scorer's p(buy) of each item at its list price for the user's current profile, with the version
+        /// that computed it; null per item where no scorer serves, the user has no profile text yet, or the version does
+        /// not know the item. The user's vector is the recommender's, cached per profile and scorer version.
+        /// </summary>
+        private async Task<(string? Version, double?[] Probabilities)> ScorerProbabilitiesAsync(long userId, List<Item> items, CancellationToken cancellationToken)
+        {
+            var none = new double?[items.Count];
+            if (scorer.ActiveVersion is not { } version)
+            {
+                return (null, none);
+            }
+
+            var profile = await db.Profiles.AsNoTracking().Where(p => p.UserId == userId)
+                .Select(p => new { p.Version, p.ProfileText }).FirstOrDefaultAsync(cancellationToken);
+            if (profile is null || recommender.UserVector(userId, profile.Version, profile.ProfileText, version) is not { } vector)
+            {
+                return (null, none);
+            }
+
+            if (scorer.ScoreUserVector(version, vector, items.Select(i => i.Id).ToList()) is not { } scored)
+            {
+                return (null, none);
+            }
+
+            return (version.Name, scored.Probabilities.Select(p => float.IsFinite(p) ? Math.Clamp((double)p, 0, 1) : (double?)null).ToArray());
         }
 
         private async Task<Campaign?> FindCampaignAsync(string? campaignId, DateTime now, CancellationToken cancellationToken)

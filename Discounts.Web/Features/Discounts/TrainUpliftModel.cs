@@ -1,6 +1,7 @@
 using Discounts.Core.Data;
 using Discounts.Core.Discounting;
 using Discounts.Core.Domain;
+using Discounts.Core.Profiling;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
 using Hangfire;
@@ -33,6 +34,7 @@ public static partial class TrainUpliftModel
     public sealed partial class Handler(
         DiscountsDbContext db,
         UpliftModelStore store,
+        TextModelStore textModels,
         IOptions<DiscountingOptions> options,
         TimeProvider clock,
         ILogger<Handler> logger) : ICommandHandler<Command, Result>
@@ -40,7 +42,7 @@ public static partial class TrainUpliftModel
         public async ValueTask<Result> Handle(Command command, CancellationToken cancellationToken)
         {
             var ladder = options.Value.Ladder;
-            var rows = await UpliftLog.LoadRowsAsync(db, ladder, clock.GetUtcNow().UtcDateTime, cancellationToken);
+            var rows = await UpliftLog.LoadRowsAsync(db, textModels, options.Value.TextFeatures, ladder, clock.GetUtcNow().UtcDateTime, cancellationToken);
             if (rows.Count == 0)
             {
                 throw new ConflictException("There are no randomised offers to learn from yet.");

@@ -408,6 +408,14 @@ namespace Discounts.Core.Data.Migrations.Postgres
                     b.Property<DateTime?>("RedeemedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<double?>("ScorerProbability")
+                        .HasColumnType("double precision");
+
+                    b.Property<string>("ScorerVersion")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .UseCollation("C");
+
                     b.Property<int>("Status")
                         .HasColumnType("integer");
 
@@ -430,6 +438,8 @@ namespace Discounts.Core.Data.Migrations.Postgres
                             t.HasCheckConstraint("CK_Offers_DiscountPercent", "\"DiscountPercent\" BETWEEN 0 AND 100");
 
                             t.HasCheckConstraint("CK_Offers_FinalPriceCents", "\"FinalPriceCents\" >= 0");
+
+                            t.HasCheckConstraint("CK_Offers_ScorerProbability", "\"ScorerProbability\" BETWEEN 0 AND 1");
                         });
                 });
 
