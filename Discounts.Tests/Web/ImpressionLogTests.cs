@@ -1,4 +1,3 @@
-using Discounts.Core.Domain;
 using Discounts.Web.Features.Recommendations;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,18 +19,12 @@ public sealed class ImpressionLogTests
         var listId = "rec_test_" + Guid.NewGuid().ToString("N");
         var ghostListId = "rec_ghost_" + Guid.NewGuid().ToString("N");
         var shownAt = new DateTime(2026, 11, 28, 12, 34, 56, DateTimeKind.Utc).AddTicks(1234567);
-        var rows = itemIds.Select((item, position) => new RecommendationImpression
-        {
-            RecommendationId = listId, UserId = userId, ItemId = item, Position = position, Score = 0.123456789 * (position + 1),
-            Sources = "content,scorer", ModelVersion = "test-model", BlendVersion = "test-blend", CreatedAt = shownAt,
-        }).ToList();
-        var ghost = new RecommendationImpression
-        {
-            RecommendationId = ghostListId, UserId = missingUser, ItemId = itemIds[0], Position = 0, Score = 1,
-            Sources = "popular", ModelVersion = "test-model", BlendVersion = "test-blend", CreatedAt = shownAt,
-        };
+        var items = itemIds.Select((item, position) => new ServedItem(item, 0.123456789 * (position + 1), "content,scorer")).ToList();
+        var served = new ServedList(listId, userId, "test-model", "test-blend", shownAt, items);
+        var ghost = new ServedList(ghostListId, missingUser, "test-model", "test-blend", shownAt, [new ServedItem(itemIds[0], 1, "popular")]);
 
-        Log.Add([rows[0], ghost, rows[1], rows[2]]);
+        Log.Add(ghost);
+        Log.Add(served);
         await Log.FlushAsync(CancellationToken.None);
 
         var stored = await TestHost.ReadAsync(db => db.RecommendationImpressions.AsNoTracking()
@@ -40,7 +33,7 @@ public sealed class ImpressionLogTests
         {
             Assert.That(stored.Select(i => i.RecommendationId), Is.All.EqualTo(listId), "the erased user's row is skipped");
             Assert.That(stored.Select(i => (i.UserId, i.ItemId, i.Position, i.Score, i.Sources, i.ModelVersion, i.BlendVersion)),
-                Is.EqualTo(rows.Select(i => (i.UserId, i.ItemId, i.Position, i.Score, i.Sources, i.ModelVersion, i.BlendVersion))));
+                Is.EqualTo(items.Select((item, position) => (userId, item.ItemId, position, item.Score, item.Sources, "test-model", "test-blend"))));
             // PostgreSQL keeps microseconds, SQLite the full tick.
             Assert.That(stored.Select(i => i.CreatedAt), Is.All.EqualTo(shownAt).Within(TimeSpan.FromMicroseconds(1)));
             Assert.That(stored.Select(i => i.CreatedAt.Kind), Is.All.EqualTo(DateTimeKind.Utc));
@@ -55,11 +48,11 @@ public sealed class ImpressionLogTests
             await db.Items.OrderBy(i => i.Id).Select(i => i.Id).Take(10).ToListAsync()));
         var prefix = "rec_bulk_" + Guid.NewGuid().ToString("N")[..12] + "_";
         const int lists = 700;
-        Log.Add(Enumerable.Range(0, lists).SelectMany(list => itemIds.Select((item, position) => new RecommendationImpression
+        var items = itemIds.Select((item, position) => new ServedItem(item, position, "popular")).ToArray();
+        for (var list = 0; list < lists; list++)
         {
-            RecommendationId = prefix + list, UserId = userId, ItemId = item, Position = position, Score = position,
-            Sources = "popular", ModelVersion = "bulk-model", BlendVersion = "bulk-blend", CreatedAt = DateTime.UtcNow,
-        })));
+            Log.Add(new ServedList(prefix + list, userId, "bulk-model", "bulk-blend", DateTime.UtcNow, items));
+        }
 
         await Log.FlushAsync(CancellationToken.None);
 

@@ -157,16 +157,41 @@ measure() {
   python3 -c "import sys; t=($after-$before)/$TICK; n=$requests; print(f'server CPU {t:.2f} s for {n} requests: {1000*t/max(n,1):.3f} ms CPU per request')"
 }
 
+# The ranked-list cache's lookups so far, by result, from the server's Prometheus metrics: "hits misses+stale".
+cache_lookups() {
+  curl -sf -H "X-Api-Key: $KEY" "$URL/metrics" | awk '/^discounts_recommendations_cache_lookups/ {
+    if ($0 ~ /result="hit"/) hit += $NF; else other += $NF } END { printf "%d %d\n", hit, other }'
+}
+
 warm() {
   echo "warming (every demo user once)..." >&2
   for i in $(seq 1 1000); do curl -sf -o /dev/null -H "X-Api-Key: $KEY" "$URL/api/users/user-$(printf %05d "$i")/recommendations?count=10"; done
 }
 
+# Steady state: the first minutes after a start still build profiles and the text model in the background, and each
+# rebuilt profile re-ranks its user. Passes over every user are repeated until one adds no miss (at most 10 minutes).
+settle() {
+  [[ $(cache_lookups) == "0 0" ]] && return 0   # cache off
+  for _ in $(seq 1 60); do
+    local before after
+    before=$(cache_lookups | awk '{print $2}')
+    warm
+    after=$(cache_lookups | awk '{print $2}')
+    [[ $before == "$after" ]] && { echo "settled: a pass over every user was served from the cache" >&2; return 0; }
+    echo "$((after - before)) misses in the last pass; waiting for background work to settle..." >&2
+    sleep 10
+  done
+}
+
 wait_for_blend
 if [[ $ONLY != uncached ]]; then
   warm
+  settle
   measure "/health/live (ceiling)" "$URL/health/live"
+  read -r hits_before others_before < <(cache_lookups)
   measure "/api/users/{id}/recommendations?count=10 over 1,000 users, ranked-list cache on (warm)" -s "$LUA" "$URL"
+  read -r hits_after others_after < <(cache_lookups)
+  echo "cache during the run: $((hits_after - hits_before)) hits, $((others_after - others_before)) misses or stale"
   measure "/api/users/{id}/recommendations?count=10..99 over 1,000 users, cache on, every key new (all misses)" -s "$MISS_LUA" "$URL"
 fi
 if [[ $ONLY != cached ]]; then

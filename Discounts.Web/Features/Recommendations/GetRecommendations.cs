@@ -88,18 +88,7 @@ public static class GetRecommendations
                 : ranking.Items.Select(i => i.Recommendation).ToList();
 
             var now = clock.GetUtcNow().UtcDateTime;
-            impressions.Add(ranking.Items.Select((item, position) => new RecommendationImpression
-            {
-                RecommendationId = recommendationId,
-                UserId = user.Id,
-                ItemId = item.ItemId,
-                Position = position,
-                Score = item.Score,
-                Sources = item.Sources,
-                ModelVersion = ranking.ModelVersion,
-                BlendVersion = ranking.BlendVersion,
-                CreatedAt = now,
-            }));
+            impressions.Add(new ServedList(recommendationId, user.Id, ranking.ModelVersion, ranking.BlendVersion, now, ranking.Served));
             return new Result(query.Id, recommendationId, ranking.ModelVersion, ranking.BlendVersion, items);
         }
 

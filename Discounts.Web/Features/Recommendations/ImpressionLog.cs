@@ -10,6 +10,12 @@ using NpgsqlTypes;
 
 namespace Discounts.Web.Features.Recommendations;
 
+/// <summary>One item of a served list, as its impression records it.</summary>
+public readonly record struct ServedItem(long ItemId, double Score, string Sources);
+
+/// <summary>One list as it was served: one impression per item, positions in list order.</summary>
+public sealed record ServedList(string RecommendationId, long UserId, string ModelVersion, string BlendVersion, DateTime ShownAt, IReadOnlyList<ServedItem> Items);
+
 /// <summary>
 /// Recommendation impressions are written in batches off the request path, so a list costs no database write while
 /// it is served. Anything that reads impressions (attributing an event, the outcome report) flushes first.
@@ -18,7 +24,8 @@ namespace Discounts.Web.Features.Recommendations;
 /// A busy shop shows tens of thousands of impressions a second. Through EF's change tracker each row cost tens of
 /// microseconds and a tracked object, which on two cores took CPU and garbage-collection pauses from the requests
 /// being served; so batches are written with one prepared statement (SQLite) or one array-parameter statement
-/// (PostgreSQL). Rows of a user erased since the list was served are skipped by the statement itself, so an erasure
+/// (PostgreSQL). A request queues one small object whose items are the cached list's own: objects that live for the
+/// 250 ms until the next write outlive the young generation, and ten of them per request filled the old one. Rows of a user erased since the list was served are skipped by the statement itself, so an erasure
 /// never fails a batch.
 /// </remarks>
 public sealed partial class ImpressionLog(IServiceScopeFactory scopes, DiscountsMetrics metrics, ILogger<ImpressionLog> logger) : BackgroundService
@@ -28,7 +35,7 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
 
     private const int MaxBatch = 50_000;
 
-    private readonly ConcurrentQueue<RecommendationImpression> pending = new();
+    private readonly ConcurrentQueue<ServedList> pending = new();
     private readonly SemaphoreSlim writing = new(1, 1);
     private readonly System.Diagnostics.Metrics.Counter<long> written = metrics.Meter.CreateCounter<long>(
         "discounts.recommendations.impressions.written", "{impression}", "Recommendation impressions written to the database");
@@ -36,19 +43,16 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
         "discounts.recommendations.impressions.dropped", "{impression}", "Impressions dropped because the queue was full while the database could not be written");
     private int pendingCount;
 
-    public void Add(IEnumerable<RecommendationImpression> impressions)
+    public void Add(ServedList list)
     {
-        foreach (var impression in impressions)
+        if (Interlocked.Add(ref pendingCount, list.Items.Count) > MaxPending)
         {
-            if (Interlocked.Increment(ref pendingCount) > MaxPending)
-            {
-                Interlocked.Decrement(ref pendingCount);
-                dropped.Add(1);
-                continue;
-            }
-
-            pending.Enqueue(impression);
+            Interlocked.Add(ref pendingCount, -list.Items.Count);
+            dropped.Add(list.Items.Count);
+            return;
         }
+
+        pending.Enqueue(list);
     }
 
     /// <summary>Writes everything queued so far.</summary>
@@ -59,21 +63,23 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
         {
             while (!pending.IsEmpty)
             {
-                var batch = new List<RecommendationImpression>(Math.Min(MaxBatch, Volatile.Read(ref pendingCount)));
-                while (batch.Count < MaxBatch && pending.TryDequeue(out var impression))
+                var batch = new List<ServedList>();
+                var rows = 0;
+                while (rows < MaxBatch && pending.TryDequeue(out var list))
                 {
-                    batch.Add(impression);
+                    batch.Add(list);
+                    rows += list.Items.Count;
                 }
 
                 try
                 {
                     await using var scope = scopes.CreateAsyncScope();
-                    await WriteAsync(scope.ServiceProvider.GetRequiredService<DiscountsDbContext>(), batch);
-                    written.Add(batch.Count);
+                    await WriteAsync(scope.ServiceProvider.GetRequiredService<DiscountsDbContext>(), batch, rows);
+                    written.Add(rows);
                 }
                 finally
                 {
-                    Interlocked.Add(ref pendingCount, -batch.Count);
+                    Interlocked.Add(ref pendingCount, -rows);
                 }
             }
         }
@@ -105,7 +111,7 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
         await FlushAsync(CancellationToken.None);
     }
 
-    private static async Task WriteAsync(DiscountsDbContext db, List<RecommendationImpression> batch)
+    private static async Task WriteAsync(DiscountsDbContext db, List<ServedList> batch, int rows)
     {
         var names = TableNames.Of(db.Model);
         await db.Database.OpenConnectionAsync(CancellationToken.None);
@@ -114,7 +120,7 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
             var connection = db.Database.GetDbConnection();
             if (connection is NpgsqlConnection postgres)
             {
-                await WritePostgresAsync(postgres, names, batch);
+                await WritePostgresAsync(postgres, names, batch, rows);
             }
             else
             {
@@ -128,7 +134,7 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
     }
 
     /// <summary>One transaction, one prepared statement run per row: SQLite's fastest insert short of its C API.</summary>
-    private static async Task WriteRowByRowAsync(DbConnection connection, TableNames names, List<RecommendationImpression> batch)
+    private static async Task WriteRowByRowAsync(DbConnection connection, TableNames names, List<ServedList> batch)
     {
         await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
         await using var command = connection.CreateCommand();
@@ -143,40 +149,56 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
             return parameter;
         }).ToArray();
         await command.PrepareAsync(CancellationToken.None);
-        foreach (var row in batch)
+        foreach (var list in batch)
         {
-            parameters[0].Value = row.RecommendationId;
-            parameters[1].Value = row.UserId;
-            parameters[2].Value = row.ItemId;
-            parameters[3].Value = row.Position;
-            parameters[4].Value = row.Score;
-            parameters[5].Value = row.Sources;
-            parameters[6].Value = row.ModelVersion;
-            parameters[7].Value = row.BlendVersion;
-            parameters[8].Value = row.CreatedAt;
-            await command.ExecuteNonQueryAsync(CancellationToken.None);
+            parameters[0].Value = list.RecommendationId;
+            parameters[1].Value = list.UserId;
+            parameters[6].Value = list.ModelVersion;
+            parameters[7].Value = list.BlendVersion;
+            parameters[8].Value = list.ShownAt;
+            for (var position = 0; position < list.Items.Count; position++)
+            {
+                var item = list.Items[position];
+                parameters[2].Value = item.ItemId;
+                parameters[3].Value = position;
+                parameters[4].Value = item.Score;
+                parameters[5].Value = item.Sources;
+                await command.ExecuteNonQueryAsync(CancellationToken.None);
+            }
         }
 
         await transaction.CommitAsync(CancellationToken.None);
     }
 
     /// <summary>One statement for the whole batch: each column travels as one array and unnest turns them back into rows.</summary>
-    private static async Task WritePostgresAsync(NpgsqlConnection connection, TableNames names, List<RecommendationImpression> batch)
+    private static async Task WritePostgresAsync(NpgsqlConnection connection, TableNames names, List<ServedList> batch, int rows)
     {
+        var (ids, users, items, positions, scores, sources, models, blends, shown) =
+            (new string[rows], new long[rows], new long[rows], new int[rows], new double[rows], new string[rows], new string[rows], new string[rows], new DateTime[rows]);
+        var row = 0;
+        foreach (var list in batch)
+        {
+            for (var position = 0; position < list.Items.Count; position++, row++)
+            {
+                (ids[row], users[row], models[row], blends[row], shown[row]) = (list.RecommendationId, list.UserId, list.ModelVersion, list.BlendVersion, list.ShownAt);
+                (items[row], positions[row], scores[row], sources[row]) = (list.Items[position].ItemId, position, list.Items[position].Score, list.Items[position].Sources);
+            }
+        }
+
         await using var command = connection.CreateCommand();
         command.CommandText =
             $"INSERT INTO {names.Impressions} ({names.Columns}) SELECT t.* FROM unnest(@r, @u, @i, @p, @s, @src, @m, @b, @t) "
             + "AS t(r, u, i, p, s, src, m, b, t) "
             + $"WHERE EXISTS (SELECT 1 FROM {names.Users} WHERE {names.UserKey} = t.u)";
-        command.Parameters.Add(new NpgsqlParameter("r", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = batch.Select(r => r.RecommendationId).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter("u", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = batch.Select(r => r.UserId).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter("i", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = batch.Select(r => r.ItemId).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter("p", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = batch.Select(r => r.Position).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter("s", NpgsqlDbType.Array | NpgsqlDbType.Double) { Value = batch.Select(r => r.Score).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter("src", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = batch.Select(r => r.Sources).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter("m", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = batch.Select(r => r.ModelVersion).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter("b", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = batch.Select(r => r.BlendVersion).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter("t", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = batch.Select(r => r.CreatedAt).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("r", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = ids });
+        command.Parameters.Add(new NpgsqlParameter("u", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = users });
+        command.Parameters.Add(new NpgsqlParameter("i", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = items });
+        command.Parameters.Add(new NpgsqlParameter("p", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = positions });
+        command.Parameters.Add(new NpgsqlParameter("s", NpgsqlDbType.Array | NpgsqlDbType.Double) { Value = scores });
+        command.Parameters.Add(new NpgsqlParameter("src", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = sources });
+        command.Parameters.Add(new NpgsqlParameter("m", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = models });
+        command.Parameters.Add(new NpgsqlParameter("b", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = blends });
+        command.Parameters.Add(new NpgsqlParameter("t", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = shown });
         await command.ExecuteNonQueryAsync(CancellationToken.None);
     }
 

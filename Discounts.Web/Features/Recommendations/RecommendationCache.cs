@@ -23,7 +23,11 @@ public sealed record RankingStamp(int? ProfileVersion, long Events, long? LastEv
 public sealed record RankedItem(long ItemId, double Score, string Sources, GetRecommendations.Recommendation Recommendation);
 
 /// <summary>A ranked list as it was computed for <see cref="Stamp"/>.</summary>
-public sealed record CachedRanking(RankingStamp Stamp, string ModelVersion, string BlendVersion, IReadOnlyList<RankedItem> Items);
+public sealed record CachedRanking(RankingStamp Stamp, string ModelVersion, string BlendVersion, IReadOnlyList<RankedItem> Items)
+{
+    /// <summary>What each serving of this list records as impressions; built once, shared by every serving.</summary>
+    public IReadOnlyList<ServedItem> Served { get; } = Items.Select(i => new ServedItem(i.ItemId, i.Score, i.Sources)).ToArray();
+}
 
 /// <summary>
 /// A bounded least-recently-used cache of ranked lists per (user, count). A lookup hits only when the stored stamp
