@@ -202,7 +202,7 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
         await command.ExecuteNonQueryAsync(CancellationToken.None);
     }
 
-    /// <summary>Quoted table and column names as the EF model maps them, so a renamed property cannot silently write the wrong column.</summary>
+    /// <summary>The quoted names the insert uses, from the EF model.</summary>
     private sealed record TableNames(string Impressions, string Columns, string Users, string UserKey)
     {
         private static TableNames? cached;
@@ -211,11 +211,6 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
 
         private static TableNames Build(IModel model)
         {
-            var impression = model.FindEntityType(typeof(RecommendationImpression))!;
-            var user = model.FindEntityType(typeof(User))!;
-            var impressionTable = StoreObjectIdentifier.Table(impression.GetTableName()!, impression.GetSchema());
-            var userTable = StoreObjectIdentifier.Table(user.GetTableName()!, user.GetSchema());
-            string Column(IEntityType entity, StoreObjectIdentifier table, string property) => Quote(entity.FindProperty(property)!.GetColumnName(table)!);
             string[] properties =
             [
                 nameof(RecommendationImpression.RecommendationId), nameof(RecommendationImpression.UserId), nameof(RecommendationImpression.ItemId),
@@ -223,13 +218,11 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
                 nameof(RecommendationImpression.ModelVersion), nameof(RecommendationImpression.BlendVersion), nameof(RecommendationImpression.CreatedAt),
             ];
             return new TableNames(
-                Quote(impression.GetTableName()!),
-                string.Join(", ", properties.Select(p => Column(impression, impressionTable, p))),
-                Quote(user.GetTableName()!),
-                Column(user, userTable, nameof(User.Id)));
+                StoreNames.Table<RecommendationImpression>(model),
+                string.Join(", ", properties.Select(p => StoreNames.Column<RecommendationImpression>(model, p))),
+                StoreNames.Table<User>(model),
+                StoreNames.Column<User>(model, nameof(User.Id)));
         }
-
-        private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Writing recommendation impressions failed")]

@@ -118,12 +118,8 @@ public sealed class RankingReads : IDisposable
     {
         public static Statements For(IModel model)
         {
-            string Table<T>() => Quote(model.FindEntityType(typeof(T))!.GetTableName()!);
-            string Column<T>(string property)
-            {
-                var entity = model.FindEntityType(typeof(T))!;
-                return Quote(entity.FindProperty(property)!.GetColumnName(StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema()))!);
-            }
+            string Table<T>() => StoreNames.Table<T>(model);
+            string Column<T>(string property) => StoreNames.Column<T>(model, property);
 
             var (users, profiles, events) = (Table<User>(), Table<UserProfile>(), Table<InteractionEvent>());
             var userId = Column<User>(nameof(User.Id));
@@ -145,8 +141,6 @@ public sealed class RankingReads : IDisposable
                 + $"WHERE {eventUser} = @key AND {kind} IN ({string.Join(", ", rankedKinds)}) "
                 + $"ORDER BY {Column<InteractionEvent>(nameof(InteractionEvent.OccurredAt))} DESC LIMIT {MaxHistoryEvents}");
         }
-
-        private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
     }
 
     /// <summary>One open connection with the statements prepared on it; used by one request at a time.</summary>
