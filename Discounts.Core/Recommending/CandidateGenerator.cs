@@ -13,6 +13,21 @@ public sealed record UserSignals(IReadOnlyList<int> History, IReadOnlySet<int> B
     public static UserSignals Nothing { get; } = new([], new HashSet<int>(), [], null);
 }
 
+/// <summary>What the user's profile alone proposes; the same while the profile version, the index and the scorer's item matrix are.</summary>
+/// <param name="Content">Items whose text carries the user's keywords and topic words.</param>
+/// <param name="Nearest">Items nearest the profile's embedding.</param>
+/// <param name="HasInterests">The profile had keywords or topic words.</param>
+/// <param name="Vector">The scorer's embedding of the profile text, or null without text or scorer.</param>
+public sealed record ProfileCandidates(IReadOnlyList<ProfilePick> Content, IReadOnlyList<ProfilePick> Nearest, bool HasInterests, float[]? Vector)
+{
+    public static ProfileCandidates None { get; } = new([], [], false, null);
+}
+
+/// <summary>One item a profile source proposed.</summary>
+/// <param name="Score">Relative to the source's best pick (1).</param>
+/// <param name="Term">For the content source, the interest term that matched the item's text most strongly.</param>
+public readonly record struct ProfilePick(int Item, float Score, string? Term);
+
 /// <summary>The scorer's item vectors in index-row order; rows the scorer version never embedded are not <see cref="Known"/>.</summary>
 public sealed record ItemMatrix(ScorerVersion Version, float[] Vectors, bool[] Known, int Dimension)
 {
@@ -50,6 +65,9 @@ public sealed class Candidate(int item)
 
     public double Score { get; set; }
 
+    /// <summary>The scorer's raw p(buy), or null when it could not score the item (the scorer feature holds its percentile).</summary>
+    public float? BuyProbability { get; set; }
+
     public IEnumerable<string> Sources =>
         Enumerable.Range(0, RecommendationFeatures.SourceCount).Where(i => Features[i] > 0).Select(i => RecommendationFeatures.Names[i]);
 }
@@ -64,24 +82,57 @@ public static class CandidateGenerator
     public const int CoOccurrenceHistoryItems = 5;
     public const float CoOccurrenceRecencyDecay = 0.7f;
 
-    public static List<Candidate> Generate(CatalogueIndex index, UserSignals user, ItemMatrix? matrix, int perSource)
+    public static List<Candidate> Generate(CatalogueIndex index, UserSignals user, ItemMatrix? matrix, int perSource) =>
+        Generate(index, user.History, user.Bought, FromProfile(index, user.Interests, user.Vector, matrix, perSource), perSource);
+
+    /// <summary>Every source's candidates, with the profile's (content and nearest items) computed beforehand.</summary>
+    public static List<Candidate> Generate(CatalogueIndex index, IReadOnlyList<int> history, IReadOnlySet<int> bought, ProfileCandidates profile, int perSource)
     {
-        var candidates = new Dictionary<int, Candidate>();
-        AddCoOccurrence(index, user, perSource, candidates);
-        AddContent(index, user, perSource, candidates);
-        if (user.Vector is { } vector && matrix is not null && matrix.Dimension == vector.Length)
+        var candidates = new Dictionary<int, Candidate>(4 * perSource);
+        AddCoOccurrence(index, history, perSource, candidates);
+        foreach (var pick in profile.Content)
         {
-            AddNearest(index, vector, matrix, perSource, candidates);
+            var candidate = Get(candidates, pick.Item);
+            candidate.Features[RecommendationFeatures.ContentIndex] = pick.Score;
+            candidate.Term = pick.Term;
+        }
+
+        foreach (var pick in profile.Nearest)
+        {
+            Get(candidates, pick.Item).Features[RecommendationFeatures.EmbeddingIndex] = pick.Score;
         }
 
         AddList(index.PopularList, index.Popularity, RecommendationFeatures.PopularIndex, candidates);
         AddList(index.TrendingList, index.Trending, RecommendationFeatures.TrendingIndex, candidates);
         AddList(index.NewList, index.Newness, RecommendationFeatures.NewIndex, candidates);
-        return candidates.Values
-            .Where(c => !user.Bought.Contains(c.Item) || index.ConsumableCategory[index.CategoryOf[c.Item]])
-            .OrderBy(c => c.Item)
-            .ToList();
+        var kept = new List<Candidate>(candidates.Count);
+        foreach (var candidate in candidates.Values)
+        {
+            if (!bought.Contains(candidate.Item) || index.ConsumableCategory[index.CategoryOf[candidate.Item]])
+            {
+                kept.Add(candidate);
+            }
+        }
+
+        // In item order, so everything downstream is deterministic; sorted on int keys, not through a comparison delegate.
+        var items = new int[kept.Count];
+        for (var i = 0; i < items.Length; i++)
+        {
+            items[i] = kept[i].Item;
+        }
+
+        items.AsSpan().Sort(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(kept));
+        return kept;
     }
+
+    /// <summary>
+    /// The candidates the profile alone proposes: items whose text carries the user's interests, and the items nearest
+    /// the profile's embedding. They depend only on the profile, the index and the scorer's item matrix.
+    /// </summary>
+    public static ProfileCandidates FromProfile(CatalogueIndex index, IReadOnlyList<WeightedTerm> interests, float[]? vector, ItemMatrix? matrix, int perSource) =>
+        new(Content(index, interests, perSource),
+            vector is not null && matrix is not null && matrix.Dimension == vector.Length ? Nearest(index, vector, matrix, perSource) : [],
+            interests.Count > 0, vector);
 
     private static Candidate Get(Dictionary<int, Candidate> candidates, int item)
     {
@@ -94,47 +145,46 @@ public static class CandidateGenerator
     }
 
     /// <summary>Neighbours of the user's last items in the co-occurrence graph; the most recent item counts most.</summary>
-    private static void AddCoOccurrence(CatalogueIndex index, UserSignals user, int perSource, Dictionary<int, Candidate> candidates)
+    private static void AddCoOccurrence(CatalogueIndex index, IReadOnlyList<int> history, int perSource, Dictionary<int, Candidate> candidates)
     {
-        var scores = new Dictionary<int, (float Score, int Anchor, float AnchorWeight)>();
+        var scores = Accumulator.For(index.Count);
         var weight = 1f;
-        var seen = new HashSet<int>();
-        for (var position = user.History.Count - 1; position >= 0 && seen.Count < CoOccurrenceHistoryItems; position--)
+        Span<int> seen = stackalloc int[CoOccurrenceHistoryItems];
+        var anchors = 0;
+        for (var position = history.Count - 1; position >= 0 && anchors < CoOccurrenceHistoryItems; position--)
         {
-            var anchor = user.History[position];
-            if (!seen.Add(anchor))
+            var anchor = history[position];
+            if (seen[..anchors].Contains(anchor))
             {
                 continue;
             }
 
+            seen[anchors++] = anchor;
             var neighbours = index.Graph.Neighbours(anchor);
             var weights = index.Graph.NeighbourWeights(anchor);
             for (var i = 0; i < neighbours.Length; i++)
             {
-                var contribution = weight * weights[i];
-                var current = scores.GetValueOrDefault(neighbours[i], (Score: 0f, Anchor: -1, AnchorWeight: 0f));
-                scores[neighbours[i]] = contribution > current.AnchorWeight
-                    ? (current.Score + contribution, anchor, contribution)
-                    : (current.Score + contribution, current.Anchor, current.AnchorWeight);
+                scores.Add(neighbours[i], weight * weights[i], anchor);
             }
 
             weight *= CoOccurrenceRecencyDecay;
         }
 
-        foreach (var (item, score, max) in Top(scores.Select(s => (s.Key, s.Value.Score)), perSource))
+        foreach (var (item, score, anchor) in scores.TakeTop(perSource))
         {
             var candidate = Get(candidates, item);
-            candidate.Features[RecommendationFeatures.CoOccurrenceIndex] = score / max;
-            candidate.Anchor = scores[item].Anchor;
+            candidate.Features[RecommendationFeatures.CoOccurrenceIndex] = score;
+            candidate.Anchor = anchor;
         }
     }
 
     /// <summary>Items whose text carries the user's keywords and topic words, by TF-IDF.</summary>
-    private static void AddContent(CatalogueIndex index, UserSignals user, int perSource, Dictionary<int, Candidate> candidates)
+    private static List<ProfilePick> Content(CatalogueIndex index, IReadOnlyList<WeightedTerm> interests, int perSource)
     {
-        var scores = new Dictionary<int, (float Score, string Term, float TermWeight)>();
-        foreach (var interest in user.Interests)
+        var scores = Accumulator.For(index.Count);
+        for (var term = 0; term < interests.Count; term++)
         {
+            var interest = interests[term];
             var tokens = Tokenizer.Tokenize(interest.Term);
             if (tokens.Count == 0 || interest.Weight <= 0)
             {
@@ -146,25 +196,16 @@ public static class CandidateGenerator
             {
                 foreach (var (item, itemWeight) in index.Postings(token))
                 {
-                    var contribution = termWeight * itemWeight;
-                    var current = scores.GetValueOrDefault(item, (Score: 0f, Term: interest.Term, TermWeight: 0f));
-                    scores[item] = contribution > current.TermWeight
-                        ? (current.Score + contribution, interest.Term, contribution)
-                        : (current.Score + contribution, current.Term, current.TermWeight);
+                    scores.Add(item, termWeight * itemWeight, term);
                 }
             }
         }
 
-        foreach (var (item, score, max) in Top(scores.Select(s => (s.Key, s.Value.Score)), perSource))
-        {
-            var candidate = Get(candidates, item);
-            candidate.Features[RecommendationFeatures.ContentIndex] = score / max;
-            candidate.Term = scores[item].Term;
-        }
+        return scores.TakeTop(perSource).Select(t => new ProfilePick(t.Item, t.Score, interests[t.Strongest].Term)).ToList();
     }
 
     /// <summary>Brute-force nearest items to the user's vector by dot product (vectors are unit length, so cosine).</summary>
-    private static void AddNearest(CatalogueIndex index, float[] vector, ItemMatrix matrix, int perSource, Dictionary<int, Candidate> candidates)
+    private static List<ProfilePick> Nearest(CatalogueIndex index, float[] vector, ItemMatrix matrix, int perSource)
     {
         var dimension = matrix.Dimension;
         var best = new PriorityQueue<int, float>(perSource + 1);
@@ -176,7 +217,7 @@ public static class CandidateGenerator
                 continue;
             }
 
-            var similarity = Dot(user, matrix.Vectors.AsSpan(item * dimension, dimension));
+            var similarity = VectorMath.Dot(user, matrix.Vectors.AsSpan(item * dimension, dimension));
             if (best.Count < perSource)
             {
                 best.Enqueue(item, similarity);
@@ -195,33 +236,17 @@ public static class CandidateGenerator
         }
 
         var top = found.Count == 0 ? 0 : found.Max(f => f.Similarity);
+        var picks = new List<ProfilePick>(found.Count);
         foreach (var (item, similarity) in found)
         {
             var scaled = top <= 0 ? 0 : Math.Max(0, similarity) / top;
             if (scaled > 0)
             {
-                Get(candidates, item).Features[RecommendationFeatures.EmbeddingIndex] = scaled;
+                picks.Add(new ProfilePick(item, scaled, null));
             }
         }
-    }
 
-    public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        var width = System.Numerics.Vector<float>.Count;
-        var sums = System.Numerics.Vector<float>.Zero;
-        var i = 0;
-        for (; i <= a.Length - width; i += width)
-        {
-            sums += new System.Numerics.Vector<float>(a[i..]) * new System.Numerics.Vector<float>(b[i..]);
-        }
-
-        var sum = System.Numerics.Vector.Sum(sums);
-        for (; i < a.Length; i++)
-        {
-            sum += a[i] * b[i];
-        }
-
-        return sum;
+        return picks;
     }
 
     private static void AddList(IReadOnlyList<int> list, float[] scores, int feature, Dictionary<int, Candidate> candidates)
@@ -239,38 +264,95 @@ public static class CandidateGenerator
     }
 
     /// <summary>
-    /// The best <paramref name="count"/> positive scores, best first (ties by item), each with the best score. A bounded
-    /// heap rather than a sort: on a large catalogue a common term matches thousands of items, and only a few are kept.
+    /// One source's scores over catalogue rows, with the strongest single contribution's origin per item: dense arrays
+    /// reused by the thread (generation never awaits), so a request allocates nothing per touched item.
     /// </summary>
-    private static List<(int Item, float Score, float Max)> Top(IEnumerable<(int Item, float Score)> scores, int count)
+    private sealed class Accumulator
     {
-        // The heap's minimum is the worst kept entry: lower score first, then higher item (which loses the tie-break).
-        var kept = new PriorityQueue<(int Item, float Score), (int Item, float Score)>(count + 1, WorstFirst.Instance);
-        foreach (var entry in scores)
+        [ThreadStatic]
+        private static Accumulator? current;
+
+        private readonly List<int> touched = [];
+        private float[] scores = [];
+        private float[] strongestWeight = [];
+        private int[] strongest = [];
+
+        public static Accumulator For(int items)
         {
-            if (!(entry.Score > 0))
+            var accumulator = current ??= new Accumulator();
+            if (accumulator.scores.Length < items)
             {
-                continue;
+                accumulator.scores = new float[items];
+                accumulator.strongestWeight = new float[items];
+                accumulator.strongest = new int[items];
             }
 
-            if (kept.Count < count)
+            return accumulator;
+        }
+
+        public void Add(int item, float contribution, int origin)
+        {
+            if (scores[item] == 0 && strongestWeight[item] == 0 && strongest[item] == 0)
             {
-                kept.Enqueue(entry, entry);
+                touched.Add(item);
+                strongest[item] = -1;
             }
-            else if (kept.TryPeek(out _, out var worst) && WorstFirst.Instance.Compare(entry, worst) > 0)
+
+            scores[item] += contribution;
+            if (contribution > strongestWeight[item])
             {
-                kept.DequeueEnqueue(entry, entry);
+                strongestWeight[item] = contribution;
+                strongest[item] = origin;
             }
         }
 
-        var top = new List<(int Item, float Score, float Max)>(kept.Count);
-        while (kept.TryDequeue(out var entry, out _))
+        /// <summary>
+        /// The best <paramref name="count"/> positive scores, best first (ties by item), each divided by the best so the
+        /// top one is 1; then clears itself. A bounded heap rather than a sort: on a large catalogue a common term
+        /// matches thousands of items, and only a few are kept.
+        /// </summary>
+        public (int Item, float Score, int Strongest)[] TakeTop(int count)
         {
-            top.Add((entry.Item, entry.Score, 0));
-        }
+            // The heap's minimum is the worst kept entry: lower score first, then higher item (which loses the tie-break).
+            var kept = new PriorityQueue<int, (int Item, float Score)>(count + 1, WorstFirst.Instance);
+            foreach (var item in touched)
+            {
+                var entry = (item, scores[item]);
+                if (!(entry.Item2 > 0))
+                {
+                    continue;
+                }
 
-        top.Reverse();
-        return top.Select(t => (t.Item, t.Score, top[0].Score)).ToList();
+                if (kept.Count < count)
+                {
+                    kept.Enqueue(item, entry);
+                }
+                else if (kept.TryPeek(out _, out var worst) && WorstFirst.Instance.Compare(entry, worst) > 0)
+                {
+                    kept.DequeueEnqueue(item, entry);
+                }
+            }
+
+            var top = new (int Item, float Score, int Strongest)[kept.Count];
+            for (var i = top.Length - 1; kept.TryDequeue(out var item, out _); i--)
+            {
+                top[i] = (item, scores[item], strongest[item]);
+            }
+
+            var best = top.Length == 0 ? 1 : top[0].Score;
+            for (var i = 0; i < top.Length; i++)
+            {
+                top[i].Score /= best;
+            }
+
+            foreach (var item in touched)
+            {
+                (scores[item], strongestWeight[item], strongest[item]) = (0, 0, 0);
+            }
+
+            touched.Clear();
+            return top;
+        }
     }
 
     private sealed class WorstFirst : IComparer<(int Item, float Score)>

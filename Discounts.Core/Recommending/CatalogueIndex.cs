@@ -23,36 +23,31 @@ public sealed class CatalogueIndex
         [EventKind.View] = 0.1f, [EventKind.Click] = 0.3f, [EventKind.Cart] = 0.5f, [EventKind.Purchase] = 1f,
     };
 
-    private readonly Dictionary<long, int> rowOf;
-    private readonly Dictionary<string, (int Item, float Weight)[]> postings;
-
     private CatalogueIndex(
-        CatalogueRow[] items, Dictionary<long, int> rowOf, int[] categoryOf, string[] categories, bool[] consumable, ItemGraph graph,
-        float[] popularity, float[] trending, float[] newness, Dictionary<string, (int Item, float Weight)[]> postings, int listLength, DateTime asOf)
+        CatalogueItems catalogue, bool[] consumable, ItemGraph graph, float[] popularity, float[] trending, float[] newness, int listLength, DateTime asOf)
     {
-        Items = items;
-        this.rowOf = rowOf;
-        CategoryOf = categoryOf;
-        Categories = categories;
+        Catalogue = catalogue;
         ConsumableCategory = consumable;
         Graph = graph;
         Popularity = popularity;
         Trending = trending;
         Newness = newness;
-        this.postings = postings;
         AsOf = asOf;
         PopularList = TopRows(popularity, listLength);
         TrendingList = TopRows(trending, listLength);
         NewList = TopRows(newness, listLength);
     }
 
-    public IReadOnlyList<CatalogueRow> Items { get; }
+    /// <summary>The part built from the items alone; shared by every index over the same items.</summary>
+    public CatalogueItems Catalogue { get; }
 
-    public int Count => Items.Count;
+    public IReadOnlyList<CatalogueRow> Items => Catalogue.Rows;
 
-    public int[] CategoryOf { get; }
+    public int Count => Catalogue.Rows.Length;
 
-    public string[] Categories { get; }
+    public int[] CategoryOf => Catalogue.CategoryOf;
+
+    public string[] Categories => Catalogue.Categories;
 
     /// <summary>Per category index: whether items already bought in it may be recommended again.</summary>
     public bool[] ConsumableCategory { get; }
@@ -77,28 +72,21 @@ public sealed class CatalogueIndex
     /// <summary>The time the index describes: "now" for serving, the validation cut-off when fitting the blend.</summary>
     public DateTime AsOf { get; }
 
-    public int TermCount => postings.Count;
+    public int TermCount => Catalogue.TermCount;
 
-    public int? RowOf(long itemId) => rowOf.TryGetValue(itemId, out var row) ? row : null;
+    public int? RowOf(long itemId) => Catalogue.RowOf(itemId);
 
-    public ReadOnlySpan<(int Item, float Weight)> Postings(string term) =>
-        postings.TryGetValue(term, out var list) ? list : ReadOnlySpan<(int, float)>.Empty;
+    public ReadOnlySpan<(int Item, float Weight)> Postings(string term) => Catalogue.Postings(term);
 
     /// <param name="events">Every interaction to learn from; those after <paramref name="asOf"/> are ignored.</param>
-    public static CatalogueIndex Build(IReadOnlyList<CatalogueRow> catalogue, IEnumerable<ActivityRow> events, DateTime asOf, RecommendationOptions options)
+    /// <param name="previous">The items part of the index this one replaces: reused when the items are unchanged.</param>
+    public static CatalogueIndex Build(
+        IReadOnlyList<CatalogueRow> catalogue, IEnumerable<ActivityRow> events, DateTime asOf, RecommendationOptions options, CatalogueItems? previous = null)
     {
-        var items = catalogue.ToArray();
-        var rowOf = new Dictionary<long, int>(items.Length);
-        for (var i = 0; i < items.Length; i++)
-        {
-            rowOf[items[i].Id] = i;
-        }
-
-        var categories = items.Select(i => i.Category).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        var categoryIds = categories.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
-        var categoryOf = items.Select(i => categoryIds[i.Category]).ToArray();
+        var built = previous is not null && previous.Describes(catalogue) ? previous : CatalogueItems.Build(catalogue);
+        var items = built.Rows;
         var consumableNames = options.ConsumableCategories.ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var consumable = categories.Select(consumableNames.Contains).ToArray();
+        var consumable = built.Categories.Select(consumableNames.Contains).ToArray();
 
         var popularity = new float[items.Length];
         var trending = new float[items.Length];
@@ -106,7 +94,7 @@ public sealed class CatalogueIndex
         var sequences = new Dictionary<long, List<(DateTime At, int Item)>>();
         foreach (var e in events)
         {
-            if (e.OccurredAt > asOf || !InterestWeights.TryGetValue(e.Kind, out var weight) || !rowOf.TryGetValue(e.ItemId, out var row))
+            if (e.OccurredAt > asOf || !InterestWeights.TryGetValue(e.Kind, out var weight) || built.RowOf(e.ItemId) is not { } row)
             {
                 continue;
             }
@@ -139,8 +127,7 @@ public sealed class CatalogueIndex
             }
         }
 
-        return new CatalogueIndex(items, rowOf, categoryOf, categories, consumable, graph, popularity, trending, newness,
-            TextPostings(items), options.CandidatesPerSource, asOf);
+        return new CatalogueIndex(built, consumable, graph, popularity, trending, newness, options.CandidatesPerSource, asOf);
     }
 
     /// <summary>A user's items oldest first, with immediate repeats (a view then a purchase of the same item) merged.</summary>
@@ -157,6 +144,91 @@ public sealed class CatalogueIndex
         }
 
         return [.. ordered];
+    }
+
+    private static void ScaleToOne(float[] values)
+    {
+        var max = values.Length == 0 ? 0 : values.Max();
+        if (max <= 0)
+        {
+            return;
+        }
+
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] /= max;
+        }
+    }
+
+    private static int[] TopRows(float[] scores, int count) =>
+        Enumerable.Range(0, scores.Length).Where(i => scores[i] > 0)
+            .OrderByDescending(i => scores[i]).ThenBy(i => i).Take(count).ToArray();
+}
+
+/// <summary>
+/// The part of the index built from the items alone: rows, categories and an inverted TF-IDF index of item texts. An
+/// index rebuilt because interactions changed reuses it, and so do what is keyed on it (the scorer's item matrix and
+/// users' profile candidates): new events elsewhere in the shop do not make every user's profile candidates stale.
+/// </summary>
+public sealed class CatalogueItems
+{
+    private readonly Dictionary<long, int> rowOf;
+    private readonly Dictionary<string, (int Item, float Weight)[]> postings;
+
+    private CatalogueItems(CatalogueRow[] rows, Dictionary<long, int> rowOf, string[] categories, int[] categoryOf, Dictionary<string, (int Item, float Weight)[]> postings)
+    {
+        Rows = rows;
+        this.rowOf = rowOf;
+        Categories = categories;
+        CategoryOf = categoryOf;
+        this.postings = postings;
+    }
+
+    public CatalogueRow[] Rows { get; }
+
+    public string[] Categories { get; }
+
+    public int[] CategoryOf { get; }
+
+    public int TermCount => postings.Count;
+
+    public int? RowOf(long itemId) => rowOf.TryGetValue(itemId, out var row) ? row : null;
+
+    public ReadOnlySpan<(int Item, float Weight)> Postings(string term) =>
+        postings.TryGetValue(term, out var list) ? list : ReadOnlySpan<(int, float)>.Empty;
+
+    /// <summary>Whether these are exactly the rows it was built from (every field, in order).</summary>
+    public bool Describes(IReadOnlyList<CatalogueRow> rows)
+    {
+        if (rows.Count != Rows.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < Rows.Length; i++)
+        {
+            if (!Rows[i].Equals(rows[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public static CatalogueItems Build(IReadOnlyList<CatalogueRow> catalogue)
+    {
+        var items = catalogue.ToArray();
+        var rowOf = new Dictionary<long, int>(items.Length);
+        for (var i = 0; i < items.Length; i++)
+        {
+            rowOf[items[i].Id] = i;
+        }
+
+        var categories = items.Select(i => i.Category).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var categoryIds = categories.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
+        var categoryOf = items.Select(i => categoryIds[i.Category]).ToArray();
+        return new CatalogueItems(items, rowOf, categories, categoryOf, TextPostings(items));
     }
 
     /// <summary>TF-IDF of each item's title, category, brand and description (the profile tokenizer, so terms match), L2-normalised.</summary>
@@ -192,22 +264,4 @@ public sealed class CatalogueIndex
 
         return lists.ToDictionary(l => l.Key, l => l.Value.ToArray(), StringComparer.Ordinal);
     }
-
-    private static void ScaleToOne(float[] values)
-    {
-        var max = values.Length == 0 ? 0 : values.Max();
-        if (max <= 0)
-        {
-            return;
-        }
-
-        for (var i = 0; i < values.Length; i++)
-        {
-            values[i] /= max;
-        }
-    }
-
-    private static int[] TopRows(float[] scores, int count) =>
-        Enumerable.Range(0, scores.Length).Where(i => scores[i] > 0)
-            .OrderByDescending(i => scores[i]).ThenBy(i => i).Take(count).ToArray();
 }

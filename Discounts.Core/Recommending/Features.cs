@@ -47,27 +47,31 @@ public static class RecommendationFeatures
             return;
         }
 
-        var order = candidates.OrderBy(c => c.Features[ScorerIndex]).ToArray();
-        var ranks = new float[order.Length];
-        for (var start = 0; start < order.Length;)
+        var keys = new float[candidates.Count];
+        var order = new int[candidates.Count];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            keys[i] = candidates[i].Features[ScorerIndex];
+            order[i] = i;
+        }
+
+        // Equal p share a rank, so the sort's order among them does not matter.
+        Array.Sort(keys, order);
+        for (var start = 0; start < keys.Length;)
         {
             var end = start;
-            while (end + 1 < order.Length && order[end + 1].Features[ScorerIndex] == order[start].Features[ScorerIndex])
+            while (end + 1 < keys.Length && keys[end + 1] == keys[start])
             {
                 end++;
             }
 
+            var rank = (start + end) / 2f / (keys.Length - 1);
             for (var i = start; i <= end; i++)
             {
-                ranks[i] = (start + end) / 2f / (order.Length - 1);
+                candidates[order[i]].Features[ScorerIndex] = rank;
             }
 
             start = end + 1;
-        }
-
-        for (var i = 0; i < order.Length; i++)
-        {
-            order[i].Features[ScorerIndex] = ranks[i];
         }
     }
 }

@@ -56,6 +56,14 @@ public sealed class RecommendationOptions : IValidatableObject
     [Range(0, 1_000_000)]
     public int ResultCacheEntries { get; set; } = 10_000;
 
+    /// <summary>
+    /// How many users' profile-derived state (the scorer's embedding of the profile, and the content and nearest-item
+    /// candidates it proposes; about 3.5 kB a user at 384 dimensions) is kept in memory. A ranking for a user in it
+    /// skips the profile read and the scan over every item vector. When full, an arbitrary tenth is dropped.
+    /// </summary>
+    [Range(1_000, 10_000_000)]
+    public int ProfileCacheEntries { get; set; } = 100_000;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (ConsumableCategories.Any(string.IsNullOrWhiteSpace))

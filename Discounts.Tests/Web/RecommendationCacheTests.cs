@@ -121,6 +121,59 @@ public sealed class RecommendationCacheTests
     }
 
     [Test]
+    public async Task GetRecommendations_WhenTheIndexIsRebuiltForNewInteractions_ReusesTheProfileCandidatesAndRanksTheSameItems()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        await RecommendationEndpointTests.WaitForBlendAsync();
+        // A profile rebuilt in the background in between is a legitimate miss; retried until a pair is undisturbed.
+        for (var attempt = 0; ; attempt++)
+        {
+            await Recommender.RefreshAsync(force: true, CancellationToken.None);
+            var before = await GetAsync(client, "user-00043", "?count=10");
+            var catalogue = Recommender.Index!.Catalogue;
+            await Recommender.RefreshAsync(force: true, CancellationToken.None);
+            var (hits, misses, listMisses) = (Recommender.ProfileHits, Recommender.ProfileMisses, Cache.Misses);
+            var after = await GetAsync(client, "user-00043", "?count=10");
+            var (reused, searched) = (Recommender.ProfileHits - hits, Recommender.ProfileMisses - misses);
+            if ((reused != 1 || searched != 0 || Recommender.Index!.Catalogue != catalogue) && attempt < 5)
+            {
+                continue;
+            }
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(Recommender.Index!.Catalogue, Is.SameAs(catalogue), "the items did not change, so the rebuilt index kept their part");
+                Assert.That(Cache.Misses - listMisses, Is.EqualTo(1), "a new index re-ranks the list");
+                Assert.That((reused, searched), Is.EqualTo((1L, 0L)), "the re-ranking reused the profile's candidates");
+                Assert.That(after.Items.Select(i => (i.ItemId, i.Reason)), Is.EqualTo(before.Items.Select(i => (i.ItemId, i.Reason))));
+                Assert.That(after.Items.Select(i => i.Reason), Has.Some.StartsWith("matches your interest in '"), "the profile's picks are in the list");
+            });
+            return;
+        }
+    }
+
+    [Test]
+    public async Task GetRecommendations_WhenAnItemIsAdded_SearchesTheProfileCandidatesAgain()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        await RecommendationEndpointTests.WaitForBlendAsync();
+        await GetAsync(client, "user-00044", "?count=10");
+        var catalogue = Recommender.Index!.Catalogue;
+        var items = new[] { new { id = "it-profile-cache-new", title = "Vitamin C Serum Travel Size", category = "Skincare", priceCents = 1_500 } };
+        (await client.PostAsJsonAsync("/api/items/batch", new { items })).EnsureSuccessStatusCode();
+        await Recommender.RefreshAsync(force: false, CancellationToken.None);
+        var misses = Recommender.ProfileMisses;
+
+        await GetAsync(client, "user-00044", "?count=10");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Recommender.Index!.Catalogue, Is.Not.SameAs(catalogue), "a new item builds a new items part");
+            Assert.That(Recommender.ProfileMisses - misses, Is.EqualTo(1), "the profile's candidates were searched again over the new catalogue");
+        });
+    }
+
+    [Test]
     public async Task GetRecommendations_WhenAnotherScorerVersionIsActivated_RanksWithTheNewVersion()
     {
         using var shop = TestHost.Client(ApiRole.Shop);

@@ -204,7 +204,7 @@ public sealed class ScorerSnapshot
         var wa = w.Slice(2 * hidden, hidden);
         var wm = w.Slice(3 * hidden, hidden);
         // Per user once: the u part of the margin, and v's weights folded with u∘v's (wv + wm⊙u).
-        var userPart = head.MarginBias + Dot(wu, userVector);
+        var userPart = head.MarginBias + VectorMath.Dot(wu, userVector);
         var itemWeights = new float[hidden];
         for (var h = 0; h < hidden; h++) itemWeights[h] = wv[h] + wm[h] * userVector[h];
         var result = new float[itemIds.Count];
@@ -217,18 +217,10 @@ public sealed class ScorerSnapshot
                 continue;
             }
 
-            var margin = userPart + Dot(itemWeights, item);
-            for (var h = 0; h < hidden; h++) margin += wa[h] * MathF.Abs(userVector[h] - item[h]);
+            var margin = userPart + VectorMath.PairMargin(itemWeights, wa, userVector, item);
             result[i] = 1f / (1f + MathF.Exp(-(head.Scale * margin + head.Offset)));
         }
         return result;
-    }
-
-    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        var sum = 0f;
-        for (var i = 0; i < a.Length; i++) sum += a[i] * b[i];
-        return sum;
     }
 
     private ReadOnlySpan<float> ItemVector(long itemId)

@@ -3,7 +3,8 @@
 # host's ceiling). Starts its own server on a temporary data directory (the demo shop is seeded on first start),
 # waits until the scorer serves and the blend is fitted, warms the per-user embedding cache, then runs wrk: once with
 # the ranked-list cache on (steady state: every list cached by the warm-up) and once after a restart with it off
-# (Recommendations__ResultCacheEntries=0: every request ranks from scratch). After each run it prints the server's CPU
+# (Recommendations__ResultCacheEntries=0: every request ranks, reusing each user's profile candidates as a ranking after
+# a new event or an index rebuild does; the run prints how many were reused and how many searched). After each run it prints the server's CPU
 # time per request (utime+stime ticks of its pid over the run / requests), which other load on the machine barely moves.
 # With the cache on it also runs a pass where every request is a new (user, count) key, i.e. all misses without a restart,
 # and a mixed pass where one request in ten is a new key;
@@ -193,6 +194,12 @@ cache_lookups() {
     if ($0 ~ /result="hit"/) hit += $NF; else other += $NF } END { printf "%d %d\n", hit, other }'
 }
 
+# The profile candidate cache's lookups so far: "reused searched".
+profile_lookups() {
+  curl -sf -H "X-Api-Key: $KEY" "$URL/metrics" | awk '/^discounts_recommendations_profile_cache_lookups/ {
+    if ($0 ~ /result="hit"/) hit += $NF; else other += $NF } END { printf "%d %d\n", hit, other }'
+}
+
 warm() {
   echo "warming (every demo user once)..." >&2
   for i in $(seq 1 1000); do curl -sf -o /dev/null -H "X-Api-Key: $KEY" "$URL/api/users/user-$(printf %05d "$i")/recommendations?count=10"; done
@@ -240,6 +247,11 @@ if [[ $ONLY != cached ]]; then
   wait_for_blend
   warm
   [[ $ONLY == uncached ]] && measure "/health/live (ceiling)" "$URL/health/live"
+  # Discarded, as before the cache-warm run: right after a start the JIT is still tiering up and the index is rebuilt.
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d15s -s "$LUA" "$URL" >/dev/null
+  read -r reused_before searched_before < <(profile_lookups)
   measure "/api/users/{id}/recommendations?count=10 over 1,000 users, ranked-list cache off (every request ranks)" -s "$LUA" "$URL"
+  read -r reused_after searched_after < <(profile_lookups)
+  echo "profile candidates during the run: $((reused_after - reused_before)) reused, $((searched_after - searched_before)) searched"
 fi
 grep -E "Recommendation index built|blend .* fitted|now serving" "$LOG" | tail -4 >&2 || true

@@ -133,6 +133,71 @@ public sealed class RecommendingTests
     }
 
     [Test]
+    public void Generate_WhenCalledForAnotherUserInBetween_GivesTheFirstUserTheSameCandidatesAgain()
+    {
+        var index = Shop();
+        var tentBuyer = new UserSignals([Row(index, 10)], new HashSet<int>(), [new WeightedTerm("espresso", 0.8)], null);
+        var coffeeBuyer = new UserSignals([Row(index, 13), Row(index, 12)], new HashSet<int>(), [new WeightedTerm("decaf", 0.5)], null);
+        static List<string> Described(List<Candidate> candidates) =>
+            candidates.Select(c => $"{c.Item}:{string.Join(",", c.Features)}:{c.Anchor}:{c.Term}").ToList();
+
+        var first = Described(CandidateGenerator.Generate(index, tentBuyer, null, 20));
+        var other = CandidateGenerator.Generate(index, coffeeBuyer, null, 20);
+        var again = Described(CandidateGenerator.Generate(index, tentBuyer, null, 20));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(again, Is.EqualTo(first), "no score, anchor or term of the user in between leaks into the next generation");
+            Assert.That(other.Single(c => c.Item == Row(index, 10)).Anchor, Is.EqualTo(Row(index, 12)), "the tent is proposed for the headlamp");
+            Assert.That(other.Where(c => c.Term is not null).Select(c => c.Term), Has.All.EqualTo("decaf"));
+        });
+    }
+
+    [Test]
+    public void Generate_FromProfileCandidatesComputedBeforehand_EqualsGeneratingFromTheSignals()
+    {
+        var index = Shop();
+        var vectors = Enumerable.Range(0, index.Count * 2).Select(i => (float)Math.Sin(i)).ToArray();
+        var matrix = new ItemMatrix(new Discounts.Core.Scoring.ScorerVersion(null, "test", ""), vectors, Enumerable.Repeat(true, index.Count).ToArray(), 2);
+        var user = new UserSignals([Row(index, 10), Row(index, 14)], new HashSet<int> { Row(index, 10) }, [new WeightedTerm("coffee", 0.4)], [0.6f, 0.8f]);
+        static List<string> Described(List<Candidate> candidates) =>
+            candidates.Select(c => $"{c.Item}:{string.Join(",", c.Features)}:{c.Anchor}:{c.Term}").ToList();
+
+        var profile = CandidateGenerator.FromProfile(index, user.Interests, user.Vector, matrix, 20);
+        var inTwoSteps = CandidateGenerator.Generate(index, user.History, user.Bought, profile, 20);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Described(inTwoSteps), Is.EqualTo(Described(CandidateGenerator.Generate(index, user, matrix, 20))));
+            Assert.That(profile.Content, Is.Not.Empty);
+            Assert.That(profile.Nearest, Is.Not.Empty);
+            Assert.That(profile.HasInterests, Is.True);
+            Assert.That(inTwoSteps.Select(c => c.Item), Is.Ordered, "candidates come in item order");
+        });
+    }
+
+    [Test]
+    public void Build_WhenOnlyInteractionsChanged_ReusesTheCatalogueItemsAndRebuildsTheStatistics()
+    {
+        var index = Shop();
+        var items = index.Items.ToList();
+        var events = new[] { new ActivityRow(9, 15, EventKind.Purchase, Now.AddHours(-1)), new ActivityRow(9, 15, EventKind.Purchase, Now.AddHours(-2)) };
+
+        var rebuilt = CatalogueIndex.Build(items, events, Now, Options, index.Catalogue);
+        var renamed = items.Select(i => i.Id == 15 ? i with { Title = "Espresso Mystery Novel" } : i).ToList();
+        var afterEdit = CatalogueIndex.Build(renamed, events, Now, Options, index.Catalogue);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(rebuilt.Catalogue, Is.SameAs(index.Catalogue), "unchanged items: the same rows, categories and postings");
+            Assert.That(index.Items[rebuilt.PopularList[0]].Id, Is.EqualTo(15L), "popularity follows the new interactions");
+            Assert.That(afterEdit.Catalogue, Is.Not.SameAs(index.Catalogue), "an edited item builds new postings");
+            Assert.That(afterEdit.Postings("espresso").ToArray().Select(p => afterEdit.Items[p.Item].Id), Does.Contain(15L));
+            Assert.That(index.Postings("espresso").ToArray().Select(p => index.Items[p.Item].Id), Does.Not.Contain(15L));
+        });
+    }
+
+    [Test]
     public void Diversity_WhenOneCategoryDominates_CapsItInTheWindowAndKeepsRankOrderOtherwise()
     {
         int[] categories = [0, 0, 0, 0, 0, 1, 2, 0, 1, 3, 4, 5, 0];

@@ -89,14 +89,22 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// The writer runs on its own thread. SQLite's calls block (its async API is synchronous), and a flush at thousands of
+    /// requests a second writes tens of thousands of rows and waits for the commit's fsync: on the thread pool that
+    /// took a pool thread for much of every 250 ms, and after a burst of cheap requests had shrunk the pool, cached
+    /// requests queued behind it for seconds (p99 290–760 ms against 14 ms with the pool held at 16 threads).
+    /// </summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Factory.StartNew(() => WriteUntilStopped(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void WriteUntilStopped(CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        while (!stoppingToken.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(250)))
         {
             try
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(250), stoppingToken);
-                await FlushAsync(stoppingToken);
+                FlushAsync(stoppingToken).GetAwaiter().GetResult();
             }
             catch (OperationCanceledException)
             {
@@ -108,7 +116,7 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
             }
         }
 
-        await FlushAsync(CancellationToken.None);
+        FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
     }
 
     private static async Task WriteAsync(DiscountsDbContext db, List<ServedList> batch, int rows)

@@ -164,6 +164,15 @@ public sealed class RankingReads : IDisposable
             try
             {
                 connection.Open();
+                if (connection is SqliteConnection)
+                {
+                    // Pages read through a memory map rather than a read() call and a copy each: the impression writes
+                    // commit several times a second, and each commit empties every connection's own page cache.
+                    using var mmap = connection.CreateCommand();
+                    mmap.CommandText = "PRAGMA mmap_size = 268435456";
+                    mmap.ExecuteNonQuery();
+                }
+
                 return new Prepared(connection, Command(connection, sql.Head, ""), Command(connection, sql.Profile, 0L), Command(connection, sql.History, 0L));
             }
             catch

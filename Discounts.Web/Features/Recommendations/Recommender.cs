@@ -14,8 +14,9 @@ namespace Discounts.Web.Features.Recommendations;
 
 /// <summary>
 /// The serving state of recommendations, shared by every request: the current <see cref="CatalogueIndex"/>, the blend
-/// in use, the scorer's item matrix (per model version and index) and users' profile embeddings (per profile version
-/// and model version). Each is replaced whole, so a request reads one consistent set without locks.
+/// in use, the scorer's item matrix (per model version and catalogue) and users' profile embeddings and profile
+/// candidates (per profile version, model version and catalogue). Each is replaced whole, so a request reads one
+/// consistent set without locks.
 /// </summary>
 public sealed partial class Recommender(
     IServiceScopeFactory scopes, IScorer scorer, IOptions<RecommendationOptions> options, TimeProvider clock, DiscountsMetrics metrics,
@@ -24,19 +25,29 @@ public sealed partial class Recommender(
     private readonly System.Diagnostics.Metrics.Histogram<double> phases = metrics.Meter.CreateHistogram<double>(
         "discounts.recommendations.phase.duration", "ms", "Time spent per request in each phase: load, candidates, scorer, rank, quotes");
 
-    private const int MaxCachedUsers = 200_000;
     private static readonly EventKind[] InterestKinds = [EventKind.View, EventKind.Click, EventKind.Cart, EventKind.Purchase];
 
+    private readonly System.Diagnostics.Metrics.Counter<long> profileLookups = metrics.Meter.CreateCounter<long>(
+        "discounts.recommendations.profile_cache.lookups", null, "Profile candidate cache lookups of a ranking by result: hit (reused) or miss (profile read and searched)");
+
     private readonly SemaphoreSlim building = new(1, 1);
+    private long profileHits;
+    private long profileMisses;
     private readonly Lock matrixLock = new();
     private readonly ConcurrentDictionary<long, CachedUser> users = new();
     private CatalogueIndex? index;
     private DataStamp? stamp;
     private BlendModel? blend;
     private DateTime blendFittedAt;
-    private MatrixForIndex? matrix;
+    private MatrixForCatalogue? matrix;
 
     public CatalogueIndex? Index => Volatile.Read(ref index);
+
+    /// <summary>Rankings that reused a user's profile candidates.</summary>
+    public long ProfileHits => Interlocked.Read(ref profileHits);
+
+    /// <summary>Rankings that read the profile and searched for its candidates.</summary>
+    public long ProfileMisses => Interlocked.Read(ref profileMisses);
 
     /// <summary>Records the time since <paramref name="since"/> for a phase, and returns now for the next one.</summary>
     public long RecordPhase(string phase, long since)
@@ -77,7 +88,7 @@ public sealed partial class Recommender(
 
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var (items, events) = await LoadAsync(db, cancellationToken);
-            var built = CatalogueIndex.Build(items, events, clock.GetUtcNow().UtcDateTime, options.Value);
+            var built = CatalogueIndex.Build(items, events, clock.GetUtcNow().UtcDateTime, options.Value, Index?.Catalogue);
             Volatile.Write(ref index, built);
             stamp = current;
             LogIndexBuilt(logger, built.Count, events.Count, built.Graph.EdgeCount, built.TermCount, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -100,7 +111,7 @@ public sealed partial class Recommender(
         return (items, events);
     }
 
-    /// <summary>The serving scorer's item vectors laid out for <paramref name="forIndex"/>, or null while no scorer serves.</summary>
+    /// <summary>The serving scorer's item vectors laid out for <paramref name="forIndex"/>'s items (kept while they are unchanged), or null while no scorer serves.</summary>
     public ItemMatrix? Matrix(CatalogueIndex forIndex)
     {
         var version = scorer.ActiveVersion;
@@ -109,20 +120,20 @@ public sealed partial class Recommender(
             return null;
         }
 
-        if (Volatile.Read(ref matrix) is { } cached && cached.Index == forIndex && cached.Matrix.Version == version)
+        if (Volatile.Read(ref matrix) is { } cached && cached.Catalogue == forIndex.Catalogue && cached.Matrix.Version == version)
         {
             return cached.Matrix;
         }
 
         lock (matrixLock)
         {
-            if (matrix is { } again && again.Index == forIndex && again.Matrix.Version == scorer.ActiveVersion)
+            if (matrix is { } again && again.Catalogue == forIndex.Catalogue && again.Matrix.Version == scorer.ActiveVersion)
             {
                 return again.Matrix;
             }
 
             var built = ItemMatrix.From(scorer.EmbedCatalogue(), forIndex);
-            Volatile.Write(ref matrix, new MatrixForIndex(built, forIndex));
+            Volatile.Write(ref matrix, new MatrixForCatalogue(built, forIndex.Catalogue));
             return built;
         }
     }
@@ -135,9 +146,9 @@ public sealed partial class Recommender(
             return null;
         }
 
-        if (users.TryGetValue(userId, out var cached) && cached.ProfileVersion == profileVersion && cached.Version == version)
+        if (users.TryGetValue(userId, out var cached) && cached.ProfileVersion == profileVersion && cached.Version == version && cached.Vector is { } known)
         {
-            return cached.Vector;
+            return known;
         }
 
         var embedded = scorer.EmbedUsers([profileText]);
@@ -146,13 +157,65 @@ public sealed partial class Recommender(
             return null;
         }
 
-        if (users.Count >= MaxCachedUsers)
+        Remember(userId, new CachedUser(profileVersion, embedded.Version, embedded.Vectors[0], null));
+        return embedded.Vectors[0];
+    }
+
+    /// <summary>
+    /// What the user's profile proposes (content and nearest items, with its embedding), computed once per profile
+    /// version, catalogue (the index's items part, which survives rebuilds for new events) and scorer matrix. A ranking after a new event then skips the profile read, its JSON, the
+    /// postings and the scan over every item vector; only a new profile, index or scorer version pays for them again.
+    /// The profile version is the one the request's stamp read (null when the user has no profile, so none is read).
+    /// </summary>
+    public async ValueTask<ProfileCandidates> ProfileCandidatesAsync(
+        long userId, int? profileVersion, CatalogueIndex forIndex, ItemMatrix? itemMatrix, ScorerVersion? version,
+        Func<long, CancellationToken, Task<UserProfileRow?>> readProfile, CancellationToken cancellationToken)
+    {
+        if (profileVersion is null)
         {
-            users.Clear();
+            return ProfileCandidates.None;
         }
 
-        users[userId] = new CachedUser(profileVersion, embedded.Version, embedded.Vectors[0]);
-        return embedded.Vectors[0];
+        if (users.TryGetValue(userId, out var cached) && cached.ProfileVersion == profileVersion && cached.Picks is { } picks
+            && picks.Catalogue == forIndex.Catalogue && picks.Matrix == itemMatrix && cached.Version == version)
+        {
+            Interlocked.Increment(ref profileHits);
+            profileLookups.Add(1, new KeyValuePair<string, object?>("result", "hit"));
+            return picks.Candidates;
+        }
+
+        Interlocked.Increment(ref profileMisses);
+        profileLookups.Add(1, new KeyValuePair<string, object?>("result", "miss"));
+
+        if (await readProfile(userId, cancellationToken) is not { } profile)
+        {
+            return ProfileCandidates.None;
+        }
+
+        var vector = version is null ? null : UserVector(userId, profile.Version, profile.ProfileText, version);
+        var candidates = CandidateGenerator.FromProfile(
+            forIndex, Interests(profile.KeywordsJson, profile.TopicsJson), vector, itemMatrix, options.Value.CandidatesPerSource);
+        // Without the vector of this very version (swapped mid-request) the picks lack the nearest items: not kept.
+        if (version is null || vector is not null || profile.ProfileText.Length == 0)
+        {
+            Remember(userId, new CachedUser(profile.Version, version, vector, new CachedPicks(forIndex.Catalogue, itemMatrix, candidates)));
+        }
+
+        return candidates;
+    }
+
+    private void Remember(long userId, CachedUser entry)
+    {
+        if (users.Count >= options.Value.ProfileCacheEntries)
+        {
+            // An arbitrary tenth goes (hash order, unrelated to activity), so a full cache never empties at once.
+            foreach (var key in users.Keys.Take(Math.Max(1, options.Value.ProfileCacheEntries / 10)))
+            {
+                users.TryRemove(key, out _);
+            }
+        }
+
+        users[userId] = entry;
     }
 
     /// <summary>The profile's keywords and its topics' words, as the content source reads them.</summary>
@@ -197,9 +260,12 @@ public sealed partial class Recommender(
             .EnqueueOnce(FitRecommendationBlend.JobId, client => client.Enqueue<FitRecommendationBlend.Job>(job => job.RunAsync(CancellationToken.None)));
     }
 
-    private sealed record MatrixForIndex(ItemMatrix Matrix, CatalogueIndex Index);
+    private sealed record MatrixForCatalogue(ItemMatrix Matrix, CatalogueItems Catalogue);
 
-    private sealed record CachedUser(int ProfileVersion, ScorerVersion Version, float[] Vector);
+    /// <summary>One user's profile-derived serving state; <paramref name="Picks"/> is null when only the vector was asked for.</summary>
+    private sealed record CachedUser(int ProfileVersion, ScorerVersion? Version, float[]? Vector, CachedPicks? Picks);
+
+    private sealed record CachedPicks(CatalogueItems Catalogue, ItemMatrix? Matrix, ProfileCandidates Candidates);
 
     /// <summary>Cheap figures that change whenever the catalogue or the interactions do.</summary>
     private sealed record DataStamp(int Items, DateTime? ItemsUpdated, long Events, long? LastEvent)
