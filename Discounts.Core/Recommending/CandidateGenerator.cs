@@ -68,8 +68,7 @@ public sealed class Candidate(int item)
     /// <summary>The scorer's raw p(buy), or null when it could not score the item (the scorer feature holds its percentile).</summary>
     public float? BuyProbability { get; set; }
 
-    public IEnumerable<string> Sources =>
-        Enumerable.Range(0, RecommendationFeatures.SourceCount).Where(i => Features[i] > 0).Select(i => RecommendationFeatures.Names[i]);
+    public IReadOnlyList<string> Sources => RecommendationFeatures.SourcesOf(Features);
 }
 
 /// <summary>

@@ -28,6 +28,33 @@ public static class RecommendationFeatures
     /// <summary>The features that are candidate sources (all but the scorer).</summary>
     public const int SourceCount = 6;
 
+    // One shared list and one joined string per combination of sources: a cached ranked list of 100 items then holds
+    // no list or string of its own per item for them, which the garbage collector would otherwise trace in every pass.
+    private static readonly string[][] SourceNames = Enumerable.Range(0, 1 << SourceCount)
+        .Select(mask => Enumerable.Range(0, SourceCount).Where(i => (mask & (1 << i)) != 0).Select(i => Names[i]).ToArray()).ToArray();
+
+    private static readonly string[] SourceLists = SourceNames.Select(names => string.Join(",", names)).ToArray();
+
+    /// <summary>The sources with a positive feature, in feature order.</summary>
+    public static IReadOnlyList<string> SourcesOf(ReadOnlySpan<float> features) => SourceNames[SourceMask(features)];
+
+    /// <summary>The same, comma-separated.</summary>
+    public static string SourceListOf(ReadOnlySpan<float> features) => SourceLists[SourceMask(features)];
+
+    private static int SourceMask(ReadOnlySpan<float> features)
+    {
+        var mask = 0;
+        for (var i = 0; i < SourceCount; i++)
+        {
+            if (features[i] > 0)
+            {
+                mask |= 1 << i;
+            }
+        }
+
+        return mask;
+    }
+
     public const int Count = 7;
 
     /// <summary>

@@ -212,7 +212,7 @@ public sealed class RecommendationCacheTests
         var index = CatalogueIndex.Build([], [], DateTime.UtcNow, new RecommendationOptions());
         var scorer = new ScorerVersion(null, "base", "sha");
         RankingStamp Stamp(int profile, long events, CatalogueIndex forIndex, ScorerVersion version, string blend) => new(profile, events, events, forIndex, version, blend);
-        CachedRanking Ranking(RankingStamp stamp) => new(stamp, stamp.Scorer!.Name, stamp.BlendVersion, []);
+        CachedRanking Ranking(RankingStamp stamp) => new(stamp, stamp.Scorer!.Name, stamp.BlendVersion, [], []);
         var stamp = Stamp(1, 10, index, scorer, "blend-1");
 
         cache.Set(1, 10, Ranking(stamp));
@@ -257,7 +257,7 @@ public sealed class RecommendationCacheTests
         var cache = new RecommendationCache(Options.Create(new RecommendationOptions { ResultCacheEntries = 0 }), Metrics());
         var stamp = new RankingStamp(1, 1, 1, CatalogueIndex.Build([], [], DateTime.UtcNow, new RecommendationOptions()), null, "prior");
 
-        cache.Set(1, 10, new CachedRanking(stamp, "none", "prior", []));
+        cache.Set(1, 10, new CachedRanking(stamp, "none", "prior", [], []));
 
         Assert.Multiple(() =>
         {

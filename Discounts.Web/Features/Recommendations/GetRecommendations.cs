@@ -76,7 +76,7 @@ public static class GetRecommendations
 
             var recommendationId = "rec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
             var quotes = query.WithDiscounts && ranking.Items.Count > 0
-                ? await QuoteAsync(query.Id, ranking.Items.Select(i => i.Recommendation.ItemId).ToList(), cancellationToken)
+                ? await QuoteAsync(query.Id, ranking.Items.Select(i => i.ItemId).ToList(), cancellationToken)
                 : new Dictionary<string, QuoteDiscount.Quote>();
             if (query.WithDiscounts)
             {
@@ -84,8 +84,8 @@ public static class GetRecommendations
             }
 
             var items = query.WithDiscounts
-                ? ranking.Items.Select(i => i.Recommendation with { Discount = quotes.GetValueOrDefault(i.Recommendation.ItemId) }).ToList()
-                : ranking.Items.Select(i => i.Recommendation).ToList();
+                ? ranking.Items.Select(i => i with { Discount = quotes.GetValueOrDefault(i.ItemId) }).ToList()
+                : ranking.Items;
 
             var now = clock.GetUtcNow().UtcDateTime;
             impressions.Add(new ServedList(recommendationId, user.Id, ranking.ModelVersion, ranking.BlendVersion, now, ranking.Served));
@@ -134,16 +134,20 @@ public static class GetRecommendations
 
             var ranked = RankingOrder(candidates);
             var chosen = Diversity.Apply(ranked, c => index.CategoryOf[c.Item], options.Value.MaxPerCategory, options.Value.DiversityWindow, query.Count);
-            var items = chosen.Select(c =>
+            var items = new Recommendation[chosen.Count];
+            var served = new ServedItem[chosen.Count];
+            for (var i = 0; i < chosen.Count; i++)
             {
+                var c = chosen[i];
                 var item = index.Items[c.Item];
-                var recommendation = new Recommendation(item.ExternalId, item.Title, item.Category, Math.Round(c.Score, 6),
+                items[i] = new Recommendation(item.ExternalId, item.Title, item.Category, Math.Round(c.Score, 6),
                     c.BuyProbability is { } p ? Math.Round(p, 6) : null,
-                    c.Sources.ToList(), RecommendationReasons.Describe(c, blend.StrongestSource(c.Features), index), null);
-                return new RankedItem(item.Id, c.Score, string.Join(",", c.Sources), recommendation);
-            }).ToList();
+                    c.Sources, RecommendationReasons.Describe(c, blend.StrongestSource(c.Features), index), null);
+                served[i] = new ServedItem(item.Id, c.Score, RecommendationFeatures.SourceListOf(c.Features));
+            }
+
             recommender.RecordPhase("rank", phase);
-            return new CachedRanking(stamp, version?.Name ?? "none", stranger ? "popularity" : blend.Version, items);
+            return new CachedRanking(stamp, version?.Name ?? "none", stranger ? "popularity" : blend.Version, items, served);
         }
 
         /// <summary>Quotes through the discounting slice itself, so its policy, guardrails and audit trail apply unchanged.</summary>
