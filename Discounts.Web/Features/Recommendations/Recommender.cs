@@ -163,9 +163,10 @@ public sealed partial class Recommender(
 
     /// <summary>
     /// What the user's profile proposes (content and nearest items, with its embedding), computed once per profile
-    /// version, catalogue (the index's items part, which survives rebuilds for new events) and scorer matrix. A ranking after a new event then skips the profile read, its JSON, the
-    /// postings and the scan over every item vector; only a new profile, index or scorer version pays for them again.
-    /// The profile version is the one the request's stamp read (null when the user has no profile, so none is read).
+    /// version, catalogue (the index's items part, which survives rebuilds for new events) and scorer matrix. A
+    /// ranking after a new event or an index rebuild then skips the profile read, its JSON, the postings and the scan
+    /// over every item vector; only a new profile, catalogue or scorer version pays for them again. The profile
+    /// version is the one the request's stamp read (null when the user has no profile, so none is read).
     /// </summary>
     public async ValueTask<ProfileCandidates> ProfileCandidatesAsync(
         long userId, int? profileVersion, CatalogueIndex forIndex, ItemMatrix? itemMatrix, ScorerVersion? version,
