@@ -134,14 +134,16 @@ LUAEOF
 # Every request a different (user, count) key, so each one misses the cache on a server that has it on: 1,000 users
 # times counts 10..99, no key repeats within 90,000 requests. wrk runs one Lua state per thread, so each thread takes
 # every THREADS-th key (without the thread id both threads asked for the same keys, and half the requests hit).
-MISS_LUA="$DATA/recommendations-miss.lua"
-cat >"$MISS_LUA" <<LUAEOF
-local started = 0
+# Each wrk thread gets its id (0, 1, ...) in its own Lua state, for the two workloads that spread new keys over threads.
+THREAD_ID_LUA='local started = 0
 function setup(thread)
   thread:set("id", started)
   started = started + 1
 end
-local counter = 0
+local counter = 0'
+MISS_LUA="$DATA/recommendations-miss.lua"
+cat >"$MISS_LUA" <<LUAEOF
+$THREAD_ID_LUA
 wrk.headers["X-Api-Key"] = "$KEY"
 request = function()
   local key = counter * $THREADS + id
@@ -153,12 +155,7 @@ LUAEOF
 # extremes, where a user's list is re-ranked after their own new events and otherwise served from the cache.
 MIXED_LUA="$DATA/recommendations-mixed.lua"
 cat >"$MIXED_LUA" <<LUAEOF
-local started = 0
-function setup(thread)
-  thread:set("id", started)
-  started = started + 1
-end
-local counter = 0
+$THREAD_ID_LUA
 local fresh = 0
 wrk.headers["X-Api-Key"] = "$KEY"
 request = function()
