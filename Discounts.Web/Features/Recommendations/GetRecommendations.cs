@@ -199,35 +199,19 @@ public static class GetRecommendations
     }
 
     /// <summary>
-    /// Best score first, ties in item order. Sorted on the scores as keys (a comparison delegate over candidate objects
-    /// cost 5 % of a ranking's CPU), then each run of equal scores is put back in item order.
+    /// Best score first, ties in item order. Sorted on (−score, item) keys: a comparison delegate over candidate
+    /// objects cost 5 % of a ranking's CPU.
     /// </summary>
     private static Candidate[] RankingOrder(List<Candidate> candidates)
     {
         var ranked = candidates.ToArray();
-        var keys = new double[ranked.Length];
+        var keys = new (double NegativeScore, int Item)[ranked.Length];
         for (var i = 0; i < keys.Length; i++)
         {
-            keys[i] = -ranked[i].Score;
+            keys[i] = (-ranked[i].Score, ranked[i].Item);
         }
 
         keys.AsSpan().Sort(ranked.AsSpan());
-        for (var start = 0; start < ranked.Length;)
-        {
-            var end = start + 1;
-            while (end < ranked.Length && keys[end] == keys[start])
-            {
-                end++;
-            }
-
-            if (end - start > 1)
-            {
-                ranked.AsSpan(start, end - start).Sort(static (a, b) => a.Item.CompareTo(b.Item));
-            }
-
-            start = end;
-        }
-
         return ranked;
     }
 

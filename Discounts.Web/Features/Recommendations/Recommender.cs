@@ -207,7 +207,7 @@ public sealed partial class Recommender(
 
     private void Remember(long userId, CachedUser entry)
     {
-        if (users.Count >= options.Value.ProfileCacheEntries)
+        if (users.Count >= options.Value.ProfileCacheEntries && !users.ContainsKey(userId))
         {
             // An arbitrary tenth goes (hash order, unrelated to activity), so a full cache never empties at once.
             foreach (var key in users.Keys.Take(Math.Max(1, options.Value.ProfileCacheEntries / 10)))
