@@ -33,7 +33,7 @@ public class DiscountsDbContext : DbContext
     public DbSet<ProfileRefreshRequest> ProfileRefreshRequests => Set<ProfileRefreshRequest>();
     public DbSet<TextModelRecord> TextModels => Set<TextModelRecord>();
     public DbSet<ErasedUser> ErasedUsers => Set<ErasedUser>();
-    public DbSet<RecommendationImpression> RecommendationImpressions => Set<RecommendationImpression>();
+    public DbSet<RecommendationList> RecommendationLists => Set<RecommendationList>();
     public DbSet<RecommendationBlend> RecommendationBlends => Set<RecommendationBlend>();
     public DbSet<NodeHeartbeat> NodeHeartbeats => Set<NodeHeartbeat>();
 
@@ -156,16 +156,14 @@ public class DiscountsDbContext : DbContext
 
         modelBuilder.Entity<LossPoint>(point => point.HasIndex(p => new { p.TrainingRunId, p.Step }));
 
-        modelBuilder.Entity<RecommendationImpression>(impression =>
+        modelBuilder.Entity<RecommendationList>(list =>
         {
-            impression.HasIndex(i => new { i.RecommendationId, i.ItemId }).IsUnique();
-            impression.HasIndex(i => i.ModelVersion);
-            impression.Property(i => i.RecommendationId).HasMaxLength(Limits.ExternalIdLength);
-            impression.Property(i => i.ModelVersion).HasMaxLength(Limits.NameLength);
-            impression.Property(i => i.BlendVersion).HasMaxLength(Limits.NameLength);
-            impression.Property(i => i.Sources).HasMaxLength(Limits.NameLength);
-            impression.HasOne<User>().WithMany().HasForeignKey(i => i.UserId).OnDelete(DeleteBehavior.Cascade);
-            impression.HasOne<Item>().WithMany().HasForeignKey(i => i.ItemId).OnDelete(DeleteBehavior.Cascade);
+            list.HasIndex(l => l.RecommendationId).IsUnique();
+            list.Property(l => l.RecommendationId).HasMaxLength(Limits.ExternalIdLength);
+            list.Property(l => l.ModelVersion).HasMaxLength(Limits.NameLength);
+            list.Property(l => l.BlendVersion).HasMaxLength(Limits.NameLength);
+            list.ToTable(t => t.HasCheckConstraint("CK_RecommendationLists_ItemCount", $"{Column(nameof(RecommendationList.ItemCount))} >= 0"));
+            list.HasOne<User>().WithMany().HasForeignKey(l => l.UserId).OnDelete(DeleteBehavior.Cascade);
         });
 
         modelBuilder.Entity<RecommendationBlend>(blend =>

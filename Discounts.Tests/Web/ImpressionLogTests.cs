@@ -1,3 +1,4 @@
+using Discounts.Core.Domain;
 using Discounts.Web.Features.Recommendations;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,24 +20,24 @@ public sealed class ImpressionLogTests
         var listId = "rec_test_" + Guid.NewGuid().ToString("N");
         var ghostListId = "rec_ghost_" + Guid.NewGuid().ToString("N");
         var shownAt = new DateTime(2026, 11, 28, 12, 34, 56, DateTimeKind.Utc).AddTicks(1234567);
-        var items = itemIds.Select((item, position) => new ServedItem(item, 0.123456789 * (position + 1), "content,scorer")).ToList();
-        var served = new ServedList(listId, userId, "test-model", "test-blend", shownAt, items);
-        var ghost = new ServedList(ghostListId, missingUser, "test-model", "test-blend", shownAt, [new ServedItem(itemIds[0], 1, "popular")]);
+        var items = itemIds.Select((item, position) => new ShownItem(item, 0.123456789 * (position + 1), "content,scorer")).ToList();
+        var served = new ServedList(listId, userId, "test-model", "test-blend", shownAt, ShownItems.Of(items));
+        var ghost = new ServedList(ghostListId, missingUser, "test-model", "test-blend", shownAt, ShownItems.Of([new ShownItem(itemIds[0], 1, "popular")]));
 
         Log.Add(ghost);
         Log.Add(served);
         await Log.FlushAsync(CancellationToken.None);
 
-        var stored = await TestHost.ReadAsync(db => db.RecommendationImpressions.AsNoTracking()
-            .Where(i => i.RecommendationId == listId || i.RecommendationId == ghostListId).OrderBy(i => i.Position).ToListAsync());
+        var stored = await TestHost.ReadAsync(db => db.RecommendationLists.AsNoTracking()
+            .Where(l => l.RecommendationId == listId || l.RecommendationId == ghostListId).ToListAsync());
         Assert.Multiple(() =>
         {
-            Assert.That(stored.Select(i => i.RecommendationId), Is.All.EqualTo(listId), "the erased user's row is skipped");
-            Assert.That(stored.Select(i => (i.UserId, i.ItemId, i.Position, i.Score, i.Sources, i.ModelVersion, i.BlendVersion)),
-                Is.EqualTo(items.Select((item, position) => (userId, item.ItemId, position, item.Score, item.Sources, "test-model", "test-blend"))));
+            Assert.That(stored.Select(l => l.RecommendationId), Is.EqualTo(new[] { listId }), "the erased user's list is skipped");
+            Assert.That(stored.Select(l => (l.UserId, l.ItemCount, l.ModelVersion, l.BlendVersion)), Is.EqualTo(new[] { (userId, 3, "test-model", "test-blend") }));
+            Assert.That(ShownItems.Parse(stored[0].Items), Is.EqualTo(items), "items in list order, scores to the last bit");
             // PostgreSQL keeps microseconds, SQLite the full tick.
-            Assert.That(stored.Select(i => i.CreatedAt), Is.All.EqualTo(shownAt).Within(TimeSpan.FromMicroseconds(1)));
-            Assert.That(stored.Select(i => i.CreatedAt.Kind), Is.All.EqualTo(DateTimeKind.Utc));
+            Assert.That(stored[0].CreatedAt, Is.EqualTo(shownAt).Within(TimeSpan.FromMicroseconds(1)));
+            Assert.That(stored[0].CreatedAt.Kind, Is.EqualTo(DateTimeKind.Utc));
         });
     }
 
@@ -48,7 +49,7 @@ public sealed class ImpressionLogTests
             await db.Items.OrderBy(i => i.Id).Select(i => i.Id).Take(10).ToListAsync()));
         var prefix = "rec_bulk_" + Guid.NewGuid().ToString("N")[..12] + "_";
         const int lists = 700;
-        var items = itemIds.Select((item, position) => new ServedItem(item, position, "popular")).ToArray();
+        var items = ShownItems.Of(itemIds.Select((item, position) => new ShownItem(item, position, "popular")).ToArray());
         for (var list = 0; list < lists; list++)
         {
             Log.Add(new ServedList(prefix + list, userId, "bulk-model", "bulk-blend", DateTime.UtcNow, items));
@@ -56,7 +57,9 @@ public sealed class ImpressionLogTests
 
         await Log.FlushAsync(CancellationToken.None);
 
-        var stored = await TestHost.ReadAsync(db => db.RecommendationImpressions.CountAsync(i => i.RecommendationId.StartsWith(prefix)));
-        Assert.That(stored, Is.EqualTo(lists * itemIds.Count));
+        var stored = await TestHost.ReadAsync(async db => (
+            await db.RecommendationLists.CountAsync(l => l.RecommendationId.StartsWith(prefix)),
+            await db.RecommendationLists.Where(l => l.RecommendationId.StartsWith(prefix)).SumAsync(l => l.ItemCount)));
+        Assert.That(stored, Is.EqualTo((lists, lists * itemIds.Count)));
     }
 }

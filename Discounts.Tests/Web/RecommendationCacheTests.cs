@@ -1,3 +1,4 @@
+using Discounts.Core.Domain;
 using System.Net;
 using System.Net.Http.Json;
 using Discounts.Core.Data;
@@ -52,9 +53,9 @@ public sealed class RecommendationCacheTests
             }
 
             await TestHost.Factory.Services.GetRequiredService<ImpressionLog>().FlushAsync(CancellationToken.None);
-            var impressions = await TestHost.ReadAsync(db => db.RecommendationImpressions
-                .Where(i => i.RecommendationId == miss.RecommendationId || i.RecommendationId == hit.RecommendationId)
-                .GroupBy(i => i.RecommendationId).Select(g => g.Count()).ToListAsync());
+            var impressions = await TestHost.ReadAsync(db => db.RecommendationLists
+                .Where(l => l.RecommendationId == miss.RecommendationId || l.RecommendationId == hit.RecommendationId)
+                .Select(l => l.ItemCount).ToListAsync());
 
             Assert.Multiple(() =>
             {
@@ -212,7 +213,7 @@ public sealed class RecommendationCacheTests
         var index = CatalogueIndex.Build([], [], DateTime.UtcNow, new RecommendationOptions());
         var scorer = new ScorerVersion(null, "base", "sha");
         RankingStamp Stamp(int profile, long events, CatalogueIndex forIndex, ScorerVersion version, string blend) => new(profile, events, events, forIndex, version, blend);
-        CachedRanking Ranking(RankingStamp stamp) => new(stamp, stamp.Scorer!.Name, stamp.BlendVersion, [], []);
+        CachedRanking Ranking(RankingStamp stamp) => new(stamp, stamp.Scorer!.Name, stamp.BlendVersion, [], ShownItems.Of([]));
         var stamp = Stamp(1, 10, index, scorer, "blend-1");
 
         cache.Set(1, 10, Ranking(stamp));
@@ -257,7 +258,7 @@ public sealed class RecommendationCacheTests
         var cache = new RecommendationCache(Options.Create(new RecommendationOptions { ResultCacheEntries = 0 }), Metrics());
         var stamp = new RankingStamp(1, 1, 1, CatalogueIndex.Build([], [], DateTime.UtcNow, new RecommendationOptions()), null, "prior");
 
-        cache.Set(1, 10, new CachedRanking(stamp, "none", "prior", [], []));
+        cache.Set(1, 10, new CachedRanking(stamp, "none", "prior", [], ShownItems.Of([])));
 
         Assert.Multiple(() =>
         {

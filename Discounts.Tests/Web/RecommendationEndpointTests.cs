@@ -155,6 +155,24 @@ public sealed class RecommendationEndpointTests
     }
 
     [Test]
+    public void NewRecommendationId_WhenListsAreServedOverTime_SortsInServingOrderAndNeverRepeats()
+    {
+        var start = new DateTime(2026, 11, 28, 23, 59, 59, 998, DateTimeKind.Utc);
+        var ids = Enumerable.Range(0, 6).SelectMany(ms => new[]
+        {
+            GetRecommendations.Handler.NewRecommendationId(start.AddMilliseconds(ms)), GetRecommendations.Handler.NewRecommendationId(start.AddMilliseconds(ms)),
+        }).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ids, Is.Unique);
+            Assert.That(ids, Has.All.Match("^rec_[0-9a-f]{28}$"));
+            Assert.That(ids.Where((_, i) => i % 2 == 0), Is.Ordered.Using((IComparer<string>)StringComparer.Ordinal), "later lists sort after earlier ones");
+            Assert.That(ids[0][4..16], Is.EqualTo(new DateTimeOffset(start).ToUnixTimeMilliseconds().ToString("x12")));
+        });
+    }
+
+    [Test]
     public async Task PostedClickAndPurchase_WhenTheyCarryTheRecommendationId_AreCountedInOutcomes()
     {
         using var shop = TestHost.Client(ApiRole.Shop);

@@ -478,7 +478,7 @@ namespace Discounts.Core.Data.Migrations
                     b.ToTable("RecommendationBlends");
                 });
 
-            modelBuilder.Entity("Discounts.Core.Domain.RecommendationImpression", b =>
+            modelBuilder.Entity("Discounts.Core.Domain.RecommendationList", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -493,8 +493,13 @@ namespace Discounts.Core.Data.Migrations
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT");
 
-                    b.Property<long>("ItemId")
+                    b.Property<int>("ItemCount")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("Items")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
 
                     b.Property<string>("ModelVersion")
                         .IsRequired()
@@ -502,21 +507,9 @@ namespace Discounts.Core.Data.Migrations
                         .HasColumnType("TEXT")
                         .UseCollation("BINARY");
 
-                    b.Property<int>("Position")
-                        .HasColumnType("INTEGER");
-
                     b.Property<string>("RecommendationId")
                         .IsRequired()
                         .HasMaxLength(128)
-                        .HasColumnType("TEXT")
-                        .UseCollation("BINARY");
-
-                    b.Property<double>("Score")
-                        .HasColumnType("REAL");
-
-                    b.Property<string>("Sources")
-                        .IsRequired()
-                        .HasMaxLength(200)
                         .HasColumnType("TEXT")
                         .UseCollation("BINARY");
 
@@ -525,16 +518,15 @@ namespace Discounts.Core.Data.Migrations
 
                     b.HasKey("Id");
 
-                    b.HasIndex("ItemId");
-
-                    b.HasIndex("ModelVersion");
+                    b.HasIndex("RecommendationId")
+                        .IsUnique();
 
                     b.HasIndex("UserId");
 
-                    b.HasIndex("RecommendationId", "ItemId")
-                        .IsUnique();
-
-                    b.ToTable("RecommendationImpressions");
+                    b.ToTable("RecommendationLists", t =>
+                        {
+                            t.HasCheckConstraint("CK_RecommendationLists_ItemCount", "ItemCount >= 0");
+                        });
                 });
 
             modelBuilder.Entity("Discounts.Core.Domain.TextModelRecord", b =>
@@ -833,14 +825,8 @@ namespace Discounts.Core.Data.Migrations
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("Discounts.Core.Domain.RecommendationImpression", b =>
+            modelBuilder.Entity("Discounts.Core.Domain.RecommendationList", b =>
                 {
-                    b.HasOne("Discounts.Core.Domain.Item", null)
-                        .WithMany()
-                        .HasForeignKey("ItemId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-
                     b.HasOne("Discounts.Core.Domain.User", null)
                         .WithMany()
                         .HasForeignKey("UserId")

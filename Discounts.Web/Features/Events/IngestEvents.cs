@@ -66,7 +66,7 @@ public static class IngestEvents
             var failures = new List<ValidationFailure>();
             var items = await Ingestion.ResolveItemsAsync(db, records.Select(r => r.ItemId).ToList(), "events", "itemId", failures, cancellationToken);
             var offers = await ResolveOffersAsync(records, failures, cancellationToken);
-            await CheckRecommendationsAsync(records, failures, cancellationToken);
+            await CheckRecommendationsAsync(records, items, failures, cancellationToken);
             Ingestion.ThrowIfAny(failures);
 
             var keys = records.Select(r => r.EventId!).Distinct(StringComparer.Ordinal).ToList();
@@ -109,7 +109,8 @@ public static class IngestEvents
         }
 
         /// <summary>An attributed event must name a list this service served, to the same user, showing the same item.</summary>
-        private async Task CheckRecommendationsAsync(IReadOnlyList<EventRecord> records, List<ValidationFailure> failures, CancellationToken cancellationToken)
+        private async Task CheckRecommendationsAsync(
+            IReadOnlyList<EventRecord> records, Dictionary<string, long> items, List<ValidationFailure> failures, CancellationToken cancellationToken)
         {
             var wanted = records.Select(r => r.RecommendationId).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
             if (wanted.Count == 0)
@@ -118,14 +119,13 @@ public static class IngestEvents
             }
 
             await impressions.FlushAsync(cancellationToken);
-            var shown = (await (
-                    from i in db.RecommendationImpressions.AsNoTracking()
-                    where wanted.Contains(i.RecommendationId)
-                    join u in db.Users.AsNoTracking() on i.UserId equals u.Id
-                    join item in db.Items.AsNoTracking() on i.ItemId equals item.Id
-                    select new { i.RecommendationId, User = u.ExternalId, Item = item.ExternalId })
+            var lists = (await (
+                    from l in db.RecommendationLists.AsNoTracking()
+                    where wanted.Contains(l.RecommendationId)
+                    join u in db.Users.AsNoTracking() on l.UserId equals u.Id
+                    select new { l.RecommendationId, User = u.ExternalId, l.Items })
                 .ToListAsync(cancellationToken))
-                .ToLookup(s => s.RecommendationId, StringComparer.Ordinal);
+                .ToDictionary(l => l.RecommendationId, l => (l.User, Items: ShownItems.Parse(l.Items).Select(i => i.ItemId).ToHashSet()), StringComparer.Ordinal);
             for (var i = 0; i < records.Count; i++)
             {
                 if (records[i].RecommendationId is not { } id)
@@ -133,16 +133,15 @@ public static class IngestEvents
                     continue;
                 }
 
-                var list = shown[id].ToList();
-                if (list.Count == 0)
+                if (!lists.TryGetValue(id, out var list))
                 {
                     failures.Add(new ValidationFailure($"events[{i}].recommendationId", $"Recommendation '{id}' is unknown; use the recommendationId of a list this service returned."));
                 }
-                else if (list[0].User != records[i].UserId)
+                else if (list.User != records[i].UserId)
                 {
                     failures.Add(new ValidationFailure($"events[{i}].recommendationId", $"Recommendation '{id}' was made for another user."));
                 }
-                else if (!list.Any(s => s.Item == records[i].ItemId))
+                else if (records[i].ItemId is not { } item || !items.TryGetValue(item, out var itemId) || !list.Items.Contains(itemId))
                 {
                     failures.Add(new ValidationFailure($"events[{i}].recommendationId", $"Recommendation '{id}' did not show item '{records[i].ItemId}'."));
                 }

@@ -23,7 +23,7 @@ public static class GetRecommendationOutcomes
     /// <param name="Conversions">Shown items with at least one attributed purchase.</param>
     /// <param name="ClickThroughRate">Clicks / impressions.</param>
     /// <param name="ConversionRate">Conversions / impressions.</param>
-    public sealed record Outcome(string ModelVersion, int Lists, int Impressions, int Clicks, int Conversions, double ClickThroughRate, double ConversionRate);
+    public sealed record Outcome(string ModelVersion, int Lists, long Impressions, int Clicks, int Conversions, double ClickThroughRate, double ConversionRate);
 
     public sealed record Blend(string Version, string ModelVersion, DateTime FittedAt, IReadOnlyDictionary<string, double> Weights, double Intercept, JsonElement Metrics);
 
@@ -34,24 +34,29 @@ public static class GetRecommendationOutcomes
         public async ValueTask<Result> Handle(Query query, CancellationToken cancellationToken)
         {
             await impressions.FlushAsync(cancellationToken);
-            var shown = await db.RecommendationImpressions.AsNoTracking()
-                .GroupBy(i => new { i.ModelVersion, i.RecommendationId })
-                .Select(g => new { g.Key.ModelVersion, Count = g.Count() })
+            var shown = await db.RecommendationLists.AsNoTracking()
+                .GroupBy(l => l.ModelVersion)
+                .Select(g => new { ModelVersion = g.Key, Lists = g.Count(), Impressions = g.Sum(l => (long)l.ItemCount) })
                 .ToListAsync(cancellationToken);
-            var acted = await (
+            var acted = (await (
                     from e in db.Events.AsNoTracking()
                     where e.RecommendationId != null && (e.Kind == EventKind.Click || e.Kind == EventKind.Purchase)
-                    join i in db.RecommendationImpressions.AsNoTracking() on new { Id = e.RecommendationId!, e.ItemId } equals new { Id = i.RecommendationId, i.ItemId }
-                    select new { Impression = i.Id, i.ModelVersion, e.Kind })
-                .Distinct()
-                .ToListAsync(cancellationToken);
-            var outcomes = shown.GroupBy(s => s.ModelVersion).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
+                    join l in db.RecommendationLists.AsNoTracking() on e.RecommendationId equals l.RecommendationId
+                    select new { List = l.Id, l.ModelVersion, l.Items, e.ItemId, e.Kind })
+                .ToListAsync(cancellationToken))
+                .GroupBy(a => a.List)
+                .SelectMany(list =>
+                {
+                    var showed = ShownItems.Parse(list.First().Items).Select(i => i.ItemId).ToHashSet();
+                    return list.Where(a => showed.Contains(a.ItemId)).Select(a => (a.ModelVersion, a.List, a.ItemId, a.Kind)).Distinct();
+                })
+                .ToList();
+            var outcomes = shown.OrderBy(s => s.ModelVersion, StringComparer.Ordinal).Select(s =>
             {
-                var impressionsShown = g.Sum(s => s.Count);
-                var clicks = acted.Count(a => a.ModelVersion == g.Key && a.Kind == EventKind.Click);
-                var conversions = acted.Count(a => a.ModelVersion == g.Key && a.Kind == EventKind.Purchase);
-                return new Outcome(g.Key, g.Count(), impressionsShown, clicks, conversions,
-                    Math.Round((double)clicks / impressionsShown, 6), Math.Round((double)conversions / impressionsShown, 6));
+                var clicks = acted.Count(a => a.ModelVersion == s.ModelVersion && a.Kind == EventKind.Click);
+                var conversions = acted.Count(a => a.ModelVersion == s.ModelVersion && a.Kind == EventKind.Purchase);
+                return new Outcome(s.ModelVersion, s.Lists, s.Impressions, clicks, conversions,
+                    Rate(clicks, s.Impressions), Rate(conversions, s.Impressions));
             }).ToList();
 
             var blends = (await db.RecommendationBlends.AsNoTracking().OrderByDescending(b => b.FittedAt).ThenByDescending(b => b.Id).Take(20).ToListAsync(cancellationToken))
@@ -62,6 +67,9 @@ public static class GetRecommendationOutcomes
                 }).ToList();
             return new Result(outcomes, blends);
         }
+
+        /// <summary>Empty lists (an empty catalogue) count as lists but show nothing, so a version may have no impressions.</summary>
+        private static double Rate(int count, long impressions) => impressions == 0 ? 0 : Math.Round((double)count / impressions, 6);
     }
 
     public static void Map(RouteGroupBuilder group) =>

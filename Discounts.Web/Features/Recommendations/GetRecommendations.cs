@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using Discounts.Core.Domain;
 using Discounts.Core.Recommending;
@@ -74,7 +75,8 @@ public static class GetRecommendations
                 phase = System.Diagnostics.Stopwatch.GetTimestamp();
             }
 
-            var recommendationId = "rec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+            var now = clock.GetUtcNow().UtcDateTime;
+            var recommendationId = NewRecommendationId(now);
             var quotes = query.WithDiscounts && ranking.Items.Count > 0
                 ? await QuoteAsync(query.Id, ranking.Items.Select(i => i.ItemId).ToList(), cancellationToken)
                 : new Dictionary<string, QuoteDiscount.Quote>();
@@ -87,8 +89,7 @@ public static class GetRecommendations
                 ? ranking.Items.Select(i => i with { Discount = quotes.GetValueOrDefault(i.ItemId) }).ToList()
                 : ranking.Items;
 
-            var now = clock.GetUtcNow().UtcDateTime;
-            impressions.Add(new ServedList(recommendationId, user.Id, ranking.ModelVersion, ranking.BlendVersion, now, ranking.Served));
+            impressions.Add(new ServedList(recommendationId, user.Id, ranking.ModelVersion, ranking.BlendVersion, now, ranking.Shown));
             return new Result(query.Id, recommendationId, ranking.ModelVersion, ranking.BlendVersion, items);
         }
 
@@ -135,7 +136,7 @@ public static class GetRecommendations
             var ranked = RankingOrder(candidates);
             var chosen = Diversity.Apply(ranked, c => index.CategoryOf[c.Item], options.Value.MaxPerCategory, options.Value.DiversityWindow, query.Count);
             var items = new Recommendation[chosen.Count];
-            var served = new ServedItem[chosen.Count];
+            var shown = new ShownItem[chosen.Count];
             for (var i = 0; i < chosen.Count; i++)
             {
                 var c = chosen[i];
@@ -143,11 +144,22 @@ public static class GetRecommendations
                 items[i] = new Recommendation(item.ExternalId, item.Title, item.Category, Math.Round(c.Score, 6),
                     c.BuyProbability is { } p ? Math.Round(p, 6) : null,
                     c.Sources, RecommendationReasons.Describe(c, blend.StrongestSource(c.Features), index), null);
-                served[i] = new ServedItem(item.Id, c.Score, RecommendationFeatures.SourceListOf(c.Features));
+                shown[i] = new ShownItem(item.Id, c.Score, RecommendationFeatures.SourceListOf(c.Features));
             }
 
             recommender.RecordPhase("rank", phase);
-            return new CachedRanking(stamp, version?.Name ?? "none", stranger ? "popularity" : blend.Version, items, served);
+            return new CachedRanking(stamp, version?.Name ?? "none", stranger ? "popularity" : blend.Version, items, ShownItems.Of(shown));
+        }
+
+        /// <summary>
+        /// "rec_", the serving time in milliseconds (12 hex digits) and 8 random bytes: unguessable, and in time order,
+        /// so the stored lists' unique index grows only at its end.
+        /// </summary>
+        public static string NewRecommendationId(DateTime now)
+        {
+            Span<byte> random = stackalloc byte[8];
+            RandomNumberGenerator.Fill(random);
+            return string.Concat("rec_", (new DateTimeOffset(now).ToUnixTimeMilliseconds()).ToString("x12", CultureInfo.InvariantCulture), Convert.ToHexStringLower(random));
         }
 
         /// <summary>Quotes through the discounting slice itself, so its policy, guardrails and audit trail apply unchanged.</summary>

@@ -10,30 +10,27 @@ using NpgsqlTypes;
 
 namespace Discounts.Web.Features.Recommendations;
 
-/// <summary>One item of a served list, as its impression records it.</summary>
-public readonly record struct ServedItem(long ItemId, double Score, string Sources);
-
-/// <summary>One list as it was served: one impression per item, positions in list order.</summary>
-public sealed record ServedList(string RecommendationId, long UserId, string ModelVersion, string BlendVersion, DateTime ShownAt, IReadOnlyList<ServedItem> Items);
+/// <summary>One list as it was served, stored as one <see cref="RecommendationList"/> row; each of its items is one impression.</summary>
+public sealed record ServedList(string RecommendationId, long UserId, string ModelVersion, string BlendVersion, DateTime ShownAt, ShownItems Items);
 
 /// <summary>
 /// Recommendation impressions are written in batches off the request path, so a list costs no database write while
 /// it is served. Anything that reads impressions (attributing an event, the outcome report) flushes first.
 /// </summary>
 /// <remarks>
-/// A busy shop shows tens of thousands of impressions a second. Through EF's change tracker each row cost tens of
-/// microseconds and a tracked object, which on two cores took CPU and garbage-collection pauses from the requests
-/// being served; so batches are written with one prepared statement (SQLite) or one array-parameter statement
-/// (PostgreSQL). A request queues one small object whose items are the cached list's own: objects that live for the
-/// 250 ms until the next write outlive the young generation, and ten of them per request filled the old one. Rows of a user erased since the list was served are skipped by the statement itself, so an erasure
-/// never fails a batch.
+/// A busy shop serves thousands of lists a second. Through EF's change tracker each row cost tens of microseconds and a
+/// tracked object, which on two cores took CPU and garbage-collection pauses from the requests being served; so
+/// batches are written with one prepared statement (SQLite) or one array-parameter statement (PostgreSQL). A request
+/// queues one small object whose encoded items are the cached list's own: objects that live for the 250 ms until the
+/// next write outlive the young generation. Lists of a user erased since they were served are skipped by the
+/// statement itself, so an erasure never fails a batch.
 /// </remarks>
 public sealed partial class ImpressionLog(IServiceScopeFactory scopes, DiscountsMetrics metrics, ILogger<ImpressionLog> logger) : BackgroundService
 {
     /// <summary>While the database cannot be written, impressions beyond this many are dropped (and counted), not kept until memory runs out.</summary>
     public const int MaxPending = 1_000_000;
 
-    private const int MaxBatch = 50_000;
+    private const int MaxBatchLists = 10_000;
 
     private readonly ConcurrentQueue<ServedList> pending = new();
     private readonly SemaphoreSlim writing = new(1, 1);
@@ -64,22 +61,22 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
             while (!pending.IsEmpty)
             {
                 var batch = new List<ServedList>();
-                var rows = 0;
-                while (rows < MaxBatch && pending.TryDequeue(out var list))
+                var shown = 0;
+                while (batch.Count < MaxBatchLists && pending.TryDequeue(out var list))
                 {
                     batch.Add(list);
-                    rows += list.Items.Count;
+                    shown += list.Items.Count;
                 }
 
                 try
                 {
                     await using var scope = scopes.CreateAsyncScope();
-                    await WriteAsync(scope.ServiceProvider.GetRequiredService<DiscountsDbContext>(), batch, rows);
-                    written.Add(rows);
+                    await WriteAsync(scope.ServiceProvider.GetRequiredService<DiscountsDbContext>(), batch);
+                    written.Add(shown);
                 }
                 finally
                 {
-                    Interlocked.Add(ref pendingCount, -rows);
+                    Interlocked.Add(ref pendingCount, -shown);
                 }
             }
         }
@@ -119,7 +116,7 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
         FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
     }
 
-    private static async Task WriteAsync(DiscountsDbContext db, List<ServedList> batch, int rows)
+    private static async Task WriteAsync(DiscountsDbContext db, List<ServedList> batch)
     {
         var names = TableNames.Of(db.Model);
         await db.Database.OpenConnectionAsync(CancellationToken.None);
@@ -128,7 +125,7 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
             var connection = db.Database.GetDbConnection();
             if (connection is NpgsqlConnection postgres)
             {
-                await WritePostgresAsync(postgres, names, batch, rows);
+                await WritePostgresAsync(postgres, names, batch);
             }
             else
             {
@@ -141,15 +138,15 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
         }
     }
 
-    /// <summary>One transaction, one prepared statement run per row: SQLite's fastest insert short of its C API.</summary>
+    /// <summary>One transaction, one prepared statement run per list: SQLite's fastest insert short of its C API.</summary>
     private static async Task WriteRowByRowAsync(DbConnection connection, TableNames names, List<ServedList> batch)
     {
         await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText =
-            $"INSERT INTO {names.Impressions} ({names.Columns}) SELECT $r, $u, $i, $p, $s, $src, $m, $b, $t WHERE EXISTS (SELECT 1 FROM {names.Users} WHERE {names.UserKey} = $u)";
-        var parameters = new[] { "$r", "$u", "$i", "$p", "$s", "$src", "$m", "$b", "$t" }.Select(name =>
+            $"INSERT INTO {names.Lists} ({names.Columns}) SELECT $r, $u, $m, $b, $n, $i, $t WHERE EXISTS (SELECT 1 FROM {names.Users} WHERE {names.UserKey} = $u)";
+        var parameters = new[] { "$r", "$u", "$m", "$b", "$n", "$i", "$t" }.Select(name =>
         {
             var parameter = command.CreateParameter();
             parameter.ParameterName = name;
@@ -161,57 +158,37 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
         {
             parameters[0].Value = list.RecommendationId;
             parameters[1].Value = list.UserId;
-            parameters[6].Value = list.ModelVersion;
-            parameters[7].Value = list.BlendVersion;
-            parameters[8].Value = list.ShownAt;
-            for (var position = 0; position < list.Items.Count; position++)
-            {
-                var item = list.Items[position];
-                parameters[2].Value = item.ItemId;
-                parameters[3].Value = position;
-                parameters[4].Value = item.Score;
-                parameters[5].Value = item.Sources;
-                await command.ExecuteNonQueryAsync(CancellationToken.None);
-            }
+            parameters[2].Value = list.ModelVersion;
+            parameters[3].Value = list.BlendVersion;
+            parameters[4].Value = list.Items.Count;
+            parameters[5].Value = list.Items.Json;
+            parameters[6].Value = list.ShownAt;
+            await command.ExecuteNonQueryAsync(CancellationToken.None);
         }
 
         await transaction.CommitAsync(CancellationToken.None);
     }
 
     /// <summary>One statement for the whole batch: each column travels as one array and unnest turns them back into rows.</summary>
-    private static async Task WritePostgresAsync(NpgsqlConnection connection, TableNames names, List<ServedList> batch, int rows)
+    private static async Task WritePostgresAsync(NpgsqlConnection connection, TableNames names, List<ServedList> batch)
     {
-        var (ids, users, items, positions, scores, sources, models, blends, shown) =
-            (new string[rows], new long[rows], new long[rows], new int[rows], new double[rows], new string[rows], new string[rows], new string[rows], new DateTime[rows]);
-        var row = 0;
-        foreach (var list in batch)
-        {
-            for (var position = 0; position < list.Items.Count; position++, row++)
-            {
-                (ids[row], users[row], models[row], blends[row], shown[row]) = (list.RecommendationId, list.UserId, list.ModelVersion, list.BlendVersion, list.ShownAt);
-                (items[row], positions[row], scores[row], sources[row]) = (list.Items[position].ItemId, position, list.Items[position].Score, list.Items[position].Sources);
-            }
-        }
-
         await using var command = connection.CreateCommand();
         command.CommandText =
-            $"INSERT INTO {names.Impressions} ({names.Columns}) SELECT t.* FROM unnest(@r, @u, @i, @p, @s, @src, @m, @b, @t) "
-            + "AS t(r, u, i, p, s, src, m, b, t) "
+            $"INSERT INTO {names.Lists} ({names.Columns}) SELECT t.* FROM unnest(@r, @u, @m, @b, @n, @i, @t) "
+            + "AS t(r, u, m, b, n, i, t) "
             + $"WHERE EXISTS (SELECT 1 FROM {names.Users} WHERE {names.UserKey} = t.u)";
-        command.Parameters.Add(new NpgsqlParameter("r", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = ids });
-        command.Parameters.Add(new NpgsqlParameter("u", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = users });
-        command.Parameters.Add(new NpgsqlParameter("i", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = items });
-        command.Parameters.Add(new NpgsqlParameter("p", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = positions });
-        command.Parameters.Add(new NpgsqlParameter("s", NpgsqlDbType.Array | NpgsqlDbType.Double) { Value = scores });
-        command.Parameters.Add(new NpgsqlParameter("src", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = sources });
-        command.Parameters.Add(new NpgsqlParameter("m", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = models });
-        command.Parameters.Add(new NpgsqlParameter("b", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = blends });
-        command.Parameters.Add(new NpgsqlParameter("t", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = shown });
+        command.Parameters.Add(new NpgsqlParameter("r", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = batch.Select(l => l.RecommendationId).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("u", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = batch.Select(l => l.UserId).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("m", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = batch.Select(l => l.ModelVersion).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("b", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = batch.Select(l => l.BlendVersion).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("n", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = batch.Select(l => l.Items.Count).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("i", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = batch.Select(l => l.Items.Json).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("t", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = batch.Select(l => l.ShownAt).ToArray() });
         await command.ExecuteNonQueryAsync(CancellationToken.None);
     }
 
     /// <summary>The quoted names the insert uses, from the EF model.</summary>
-    private sealed record TableNames(string Impressions, string Columns, string Users, string UserKey)
+    private sealed record TableNames(string Lists, string Columns, string Users, string UserKey)
     {
         private static TableNames? cached;
 
@@ -221,13 +198,13 @@ public sealed partial class ImpressionLog(IServiceScopeFactory scopes, Discounts
         {
             string[] properties =
             [
-                nameof(RecommendationImpression.RecommendationId), nameof(RecommendationImpression.UserId), nameof(RecommendationImpression.ItemId),
-                nameof(RecommendationImpression.Position), nameof(RecommendationImpression.Score), nameof(RecommendationImpression.Sources),
-                nameof(RecommendationImpression.ModelVersion), nameof(RecommendationImpression.BlendVersion), nameof(RecommendationImpression.CreatedAt),
+                nameof(RecommendationList.RecommendationId), nameof(RecommendationList.UserId), nameof(RecommendationList.ModelVersion),
+                nameof(RecommendationList.BlendVersion), nameof(RecommendationList.ItemCount), nameof(RecommendationList.Items),
+                nameof(RecommendationList.CreatedAt),
             ];
             return new TableNames(
-                StoreNames.Table<RecommendationImpression>(model),
-                string.Join(", ", properties.Select(p => StoreNames.Column<RecommendationImpression>(model, p))),
+                StoreNames.Table<RecommendationList>(model),
+                string.Join(", ", properties.Select(p => StoreNames.Column<RecommendationList>(model, p))),
                 StoreNames.Table<User>(model),
                 StoreNames.Column<User>(model, nameof(User.Id)));
         }

@@ -1,3 +1,4 @@
+using Discounts.Core.Domain;
 using Discounts.Core.Recommending;
 using Discounts.Core.Scoring;
 using Discounts.Web.Infrastructure;
@@ -21,11 +22,11 @@ public sealed record RankingStamp(int? ProfileVersion, long Events, long? LastEv
 
 /// <summary>
 /// A ranked list as it was computed for <see cref="Stamp"/>: the response items (without discounts) and what each
-/// serving records as impressions, built once and shared by every serving. Two arrays, so a cached list of 100 items
-/// is about 200 objects for the garbage collector to trace rather than 600.
+/// serving stores as its impressions, both built once and shared by every serving. An array and one string, so a
+/// cached list of 100 items is about 100 objects for the garbage collector to trace rather than 600.
 /// </summary>
 public sealed record CachedRanking(
-    RankingStamp Stamp, string ModelVersion, string BlendVersion, IReadOnlyList<GetRecommendations.Recommendation> Items, IReadOnlyList<ServedItem> Served);
+    RankingStamp Stamp, string ModelVersion, string BlendVersion, IReadOnlyList<GetRecommendations.Recommendation> Items, ShownItems Shown);
 
 /// <summary>
 /// A bounded least-recently-used cache of ranked lists per (user, count). A lookup hits only when the stored stamp

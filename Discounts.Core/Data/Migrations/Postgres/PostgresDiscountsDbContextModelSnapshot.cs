@@ -499,7 +499,7 @@ namespace Discounts.Core.Data.Migrations.Postgres
                     b.ToTable("RecommendationBlends");
                 });
 
-            modelBuilder.Entity("Discounts.Core.Domain.RecommendationImpression", b =>
+            modelBuilder.Entity("Discounts.Core.Domain.RecommendationList", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -516,8 +516,13 @@ namespace Discounts.Core.Data.Migrations.Postgres
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
-                    b.Property<long>("ItemId")
-                        .HasColumnType("bigint");
+                    b.Property<int>("ItemCount")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Items")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .UseCollation("C");
 
                     b.Property<string>("ModelVersion")
                         .IsRequired()
@@ -525,22 +530,10 @@ namespace Discounts.Core.Data.Migrations.Postgres
                         .HasColumnType("character varying(200)")
                         .UseCollation("C");
 
-                    b.Property<int>("Position")
-                        .HasColumnType("integer");
-
                     b.Property<string>("RecommendationId")
                         .IsRequired()
                         .HasMaxLength(128)
                         .HasColumnType("character varying(128)")
-                        .UseCollation("C");
-
-                    b.Property<double>("Score")
-                        .HasColumnType("double precision");
-
-                    b.Property<string>("Sources")
-                        .IsRequired()
-                        .HasMaxLength(200)
-                        .HasColumnType("character varying(200)")
                         .UseCollation("C");
 
                     b.Property<long>("UserId")
@@ -548,16 +541,15 @@ namespace Discounts.Core.Data.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("ItemId");
-
-                    b.HasIndex("ModelVersion");
+                    b.HasIndex("RecommendationId")
+                        .IsUnique();
 
                     b.HasIndex("UserId");
 
-                    b.HasIndex("RecommendationId", "ItemId")
-                        .IsUnique();
-
-                    b.ToTable("RecommendationImpressions");
+                    b.ToTable("RecommendationLists", t =>
+                        {
+                            t.HasCheckConstraint("CK_RecommendationLists_ItemCount", "\"ItemCount\" >= 0");
+                        });
                 });
 
             modelBuilder.Entity("Discounts.Core.Domain.TextModelRecord", b =>
@@ -864,14 +856,8 @@ namespace Discounts.Core.Data.Migrations.Postgres
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("Discounts.Core.Domain.RecommendationImpression", b =>
+            modelBuilder.Entity("Discounts.Core.Domain.RecommendationList", b =>
                 {
-                    b.HasOne("Discounts.Core.Domain.Item", null)
-                        .WithMany()
-                        .HasForeignKey("ItemId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-
                     b.HasOne("Discounts.Core.Domain.User", null)
                         .WithMany()
                         .HasForeignKey("UserId")
