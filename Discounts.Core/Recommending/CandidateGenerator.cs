@@ -87,41 +87,24 @@ public static class CandidateGenerator
     /// <summary>Every source's candidates, with the profile's (content and nearest items) computed beforehand.</summary>
     public static List<Candidate> Generate(CatalogueIndex index, IReadOnlyList<int> history, IReadOnlySet<int> bought, ProfileCandidates profile, int perSource)
     {
-        var candidates = new Dictionary<int, Candidate>(4 * perSource);
+        var candidates = CandidateSet.For(index.Count);
         AddCoOccurrence(index, history, perSource, candidates);
         foreach (var pick in profile.Content)
         {
-            var candidate = Get(candidates, pick.Item);
+            var candidate = candidates.Get(pick.Item);
             candidate.Features[RecommendationFeatures.ContentIndex] = pick.Score;
             candidate.Term = pick.Term;
         }
 
         foreach (var pick in profile.Nearest)
         {
-            Get(candidates, pick.Item).Features[RecommendationFeatures.EmbeddingIndex] = pick.Score;
+            candidates.Get(pick.Item).Features[RecommendationFeatures.EmbeddingIndex] = pick.Score;
         }
 
         AddList(index.PopularList, index.Popularity, RecommendationFeatures.PopularIndex, candidates);
         AddList(index.TrendingList, index.Trending, RecommendationFeatures.TrendingIndex, candidates);
         AddList(index.NewList, index.Newness, RecommendationFeatures.NewIndex, candidates);
-        var kept = new List<Candidate>(candidates.Count);
-        foreach (var candidate in candidates.Values)
-        {
-            if (!bought.Contains(candidate.Item) || index.ConsumableCategory[index.CategoryOf[candidate.Item]])
-            {
-                kept.Add(candidate);
-            }
-        }
-
-        // In item order, so everything downstream is deterministic; sorted on int keys, not through a comparison delegate.
-        var items = new int[kept.Count];
-        for (var i = 0; i < items.Length; i++)
-        {
-            items[i] = kept[i].Item;
-        }
-
-        items.AsSpan().Sort(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(kept));
-        return kept;
+        return candidates.TakeInItemOrder(item => !bought.Contains(item) || index.ConsumableCategory[index.CategoryOf[item]]);
     }
 
     /// <summary>
@@ -133,18 +116,8 @@ public static class CandidateGenerator
             vector is not null && matrix is not null && matrix.Dimension == vector.Length ? Nearest(index, vector, matrix, perSource) : [],
             interests.Count > 0, vector);
 
-    private static Candidate Get(Dictionary<int, Candidate> candidates, int item)
-    {
-        if (!candidates.TryGetValue(item, out var candidate))
-        {
-            candidates[item] = candidate = new Candidate(item);
-        }
-
-        return candidate;
-    }
-
     /// <summary>Neighbours of the user's last items in the co-occurrence graph; the most recent item counts most.</summary>
-    private static void AddCoOccurrence(CatalogueIndex index, IReadOnlyList<int> history, int perSource, Dictionary<int, Candidate> candidates)
+    private static void AddCoOccurrence(CatalogueIndex index, IReadOnlyList<int> history, int perSource, CandidateSet candidates)
     {
         var scores = Accumulator.For(index.Count);
         var weight = 1f;
@@ -171,7 +144,7 @@ public static class CandidateGenerator
 
         foreach (var (item, score, anchor) in scores.TakeTop(perSource))
         {
-            var candidate = Get(candidates, item);
+            var candidate = candidates.Get(item);
             candidate.Features[RecommendationFeatures.CoOccurrenceIndex] = score;
             candidate.Anchor = anchor;
         }
@@ -248,7 +221,7 @@ public static class CandidateGenerator
         return picks;
     }
 
-    private static void AddList(IReadOnlyList<int> list, float[] scores, int feature, Dictionary<int, Candidate> candidates)
+    private static void AddList(IReadOnlyList<int> list, float[] scores, int feature, CandidateSet candidates)
     {
         if (list.Count == 0)
         {
@@ -258,7 +231,68 @@ public static class CandidateGenerator
         var max = scores[list[0]];
         foreach (var item in list)
         {
-            Get(candidates, item).Features[feature] = scores[item] / max;
+            candidates.Get(item).Features[feature] = scores[item] / max;
+        }
+    }
+
+    /// <summary>
+    /// The candidates of one ranking by catalogue row: a dense array and a bit per row, reused by the thread
+    /// (generation never awaits). Reading the bits in order gives the candidates in item order without a sort.
+    /// </summary>
+    private sealed class CandidateSet
+    {
+        [ThreadStatic]
+        private static CandidateSet? current;
+
+        private Candidate?[] byItem = [];
+        private ulong[] present = [];
+
+        /// <summary>Left clean by <see cref="TakeInItemOrder"/>; cleaned here as well in case a ranking threw half-way.</summary>
+        public static CandidateSet For(int items)
+        {
+            var set = current ??= new CandidateSet();
+            set.TakeInItemOrder(_ => false);
+            if (set.byItem.Length < items)
+            {
+                set.byItem = new Candidate?[items];
+                set.present = new ulong[(items + 63) / 64];
+            }
+
+            return set;
+        }
+
+        public Candidate Get(int item)
+        {
+            if (byItem[item] is not { } candidate)
+            {
+                byItem[item] = candidate = new Candidate(item);
+                present[item >> 6] |= 1UL << item;
+            }
+
+            return candidate;
+        }
+
+        /// <summary>The candidates that pass <paramref name="keep"/>, in item order, so everything downstream is deterministic; then clears itself.</summary>
+        public List<Candidate> TakeInItemOrder(Func<int, bool> keep)
+        {
+            var kept = new List<Candidate>();
+            for (var word = 0; word < present.Length; word++)
+            {
+                for (var bits = present[word]; bits != 0; bits &= bits - 1)
+                {
+                    var item = (word << 6) + System.Numerics.BitOperations.TrailingZeroCount(bits);
+                    if (keep(item))
+                    {
+                        kept.Add(byItem[item]!);
+                    }
+
+                    byItem[item] = null;
+                }
+
+                present[word] = 0;
+            }
+
+            return kept;
         }
     }
 

@@ -74,20 +74,20 @@ public static class RecommendationFeatures
             return;
         }
 
-        var keys = new float[candidates.Count];
-        var order = new int[candidates.Count];
+        // One sort of primitive keys, p's ordered bits above the candidate's position, rather than keys carrying a
+        // second array along.
+        var keys = new ulong[candidates.Count];
         for (var i = 0; i < keys.Length; i++)
         {
-            keys[i] = candidates[i].Features[ScorerIndex];
-            order[i] = i;
+            keys[i] = ((ulong)OrderedBits(candidates[i].Features[ScorerIndex]) << 32) | (uint)i;
         }
 
-        // Equal p share a rank, so the sort's order among them does not matter.
-        Array.Sort(keys, order);
+        Array.Sort(keys);
         for (var start = 0; start < keys.Length;)
         {
+            var p = candidates[(int)(uint)keys[start]].Features[ScorerIndex];
             var end = start;
-            while (end + 1 < keys.Length && keys[end + 1] == keys[start])
+            while (end + 1 < keys.Length && candidates[(int)(uint)keys[end + 1]].Features[ScorerIndex] == p)
             {
                 end++;
             }
@@ -95,10 +95,17 @@ public static class RecommendationFeatures
             var rank = (start + end) / 2f / (keys.Length - 1);
             for (var i = start; i <= end; i++)
             {
-                candidates[order[i]].Features[ScorerIndex] = rank;
+                candidates[(int)(uint)keys[i]].Features[ScorerIndex] = rank;
             }
 
             start = end + 1;
         }
+    }
+
+    /// <summary>The float's bits, flipped so that unsigned order is numeric order.</summary>
+    private static uint OrderedBits(float value)
+    {
+        var bits = BitConverter.SingleToUInt32Bits(value);
+        return (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
     }
 }

@@ -211,20 +211,35 @@ public static class GetRecommendations
     }
 
     /// <summary>
-    /// Best score first, ties in item order. Sorted on (−score, item) keys: a comparison delegate over candidate
-    /// objects cost 5 % of a ranking's CPU.
+    /// Best score first, ties in item order. Sorted on value keys that carry the candidate's position, and the array of
+    /// candidates is built once afterwards: a comparison delegate over candidate objects cost 5 % of a ranking's CPU,
+    /// and moving object references during the sort costs a write barrier per move.
     /// </summary>
     private static Candidate[] RankingOrder(List<Candidate> candidates)
     {
-        var ranked = candidates.ToArray();
-        var keys = new (double NegativeScore, int Item)[ranked.Length];
+        var keys = new RankKey[candidates.Count];
         for (var i = 0; i < keys.Length; i++)
         {
-            keys[i] = (-ranked[i].Score, ranked[i].Item);
+            keys[i] = new RankKey(-candidates[i].Score, candidates[i].Item, i);
         }
 
-        keys.AsSpan().Sort(ranked.AsSpan());
+        keys.AsSpan().Sort();
+        var ranked = new Candidate[keys.Length];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            ranked[i] = candidates[keys[i].Position];
+        }
+
         return ranked;
+    }
+
+    private readonly record struct RankKey(double NegativeScore, int Item, int Position) : IComparable<RankKey>
+    {
+        public int CompareTo(RankKey other)
+        {
+            var byScore = NegativeScore.CompareTo(other.NegativeScore);
+            return byScore != 0 ? byScore : Item.CompareTo(other.Item);
+        }
     }
 
     public static void Map(RouteGroupBuilder group) =>
