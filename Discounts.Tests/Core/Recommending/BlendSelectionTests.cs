@@ -112,4 +112,21 @@ public sealed class BlendSelectionTests
         Assert.That(candidates.Select(c => c.Features[RecommendationFeatures.ScorerIndex]),
             Is.EqualTo(new[] { 0.625f, 0.125f, 1f, 0.625f, 0.125f }).Within(1e-6f));
     }
+
+    [Test]
+    public void NormaliseScorer_WhenSomeItemsWereNotScored_RanksTheirZerosBelowTinyProbabilities()
+    {
+        var candidates = new[] { 0.5f, 0f, 1e-9f, 0f, float.Epsilon }.Select((p, i) =>
+        {
+            var candidate = new Candidate(i);
+            candidate.Features[RecommendationFeatures.ScorerIndex] = p;
+            return candidate;
+        }).ToList();
+
+        RecommendationFeatures.NormaliseScorer(candidates);
+
+        // Sorted: 0, 0, epsilon, 1e-9, 0.5 -> the zeros share rank 0.5 of 4.
+        Assert.That(candidates.Select(c => c.Features[RecommendationFeatures.ScorerIndex]),
+            Is.EqualTo(new[] { 1f, 0.125f, 0.75f, 0.125f, 0.5f }).Within(1e-6f));
+    }
 }
