@@ -5,6 +5,7 @@ using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Discounts.Training.FineTuning;
 using Discounts.Web.Features.Discounts;
+using Discounts.Web.Features.Recommendations;
 using Discounts.Web.Features.Users;
 using Discounts.Web.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -45,6 +46,9 @@ public sealed class PrivacyTests
         Assert.That(redeemed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await redeemed.Content.ReadAsStringAsync());
         var profiled = await WaitForProfileAsync(admin, id);
         Assert.That(profiled.GetProperty("version").GetInt32(), Is.GreaterThan(0));
+        var recommended = await shop.GetAsync($"/api/users/{id}/recommendations?count=3");
+        Assert.That(recommended.StatusCode, Is.EqualTo(HttpStatusCode.OK), await recommended.Content.ReadAsStringAsync());
+        await TestHost.Factory.Services.GetRequiredService<ImpressionLog>().FlushAsync(CancellationToken.None);
 
         long internalId;
         long spentBefore;
@@ -55,6 +59,7 @@ public sealed class PrivacyTests
             spentBefore = await db.Campaigns.SumAsync(c => c.SpentCents);
             Assert.That((await TrainingData.LoadAsync(db, new FineTuneHyperparameters(), CancellationToken.None)).Train.Any(e => e.UserId == internalId), Is.True,
                 "before erasure the user is in the training data, so the check after it means something");
+            Assert.That(await db.RecommendationLists.AnyAsync(l => l.UserId == internalId), Is.True, "the served list was stored");
         }
 
         var erase = await admin.DeleteAsync($"/api/users/{id}");
@@ -78,6 +83,7 @@ public sealed class PrivacyTests
                 Assert.That(await db.Offers.AnyAsync(o => o.UserId == internalId), Is.False);
                 Assert.That(await db.Profiles.AnyAsync(p => p.UserId == internalId), Is.False);
                 Assert.That(await db.ProfileRefreshRequests.AnyAsync(p => p.UserId == internalId), Is.False);
+                Assert.That(await db.RecommendationLists.AnyAsync(l => l.UserId == internalId), Is.False, "served lists go with the user");
                 Assert.That(await db.Campaigns.SumAsync(c => c.SpentCents), Is.EqualTo(spentBefore), "money already charged stays charged");
                 Assert.That(await db.ErasedUsers.AnyAsync(e => e.ExternalIdSha256 == ErasedUser.HashOf(id)), Is.True);
                 Assert.That(await db.ErasedUsers.AnyAsync(e => e.ExternalIdSha256.Contains("erase-me")), Is.False, "the tombstone keeps a hash, not the id");
