@@ -99,12 +99,7 @@ public sealed class BlendSelectionTests
     [Test]
     public void NormaliseScorer_WhenProbabilitiesSpanANarrowBand_GivesPercentilesWithinTheList()
     {
-        var candidates = new[] { 0.31f, 0.30f, 0.32f, 0.31f, 0.30f }.Select((p, i) =>
-        {
-            var candidate = new Candidate(i);
-            candidate.Features[RecommendationFeatures.ScorerIndex] = p;
-            return candidate;
-        }).ToList();
+        var candidates = WithProbabilities(0.31f, 0.30f, 0.32f, 0.31f, 0.30f);
 
         RecommendationFeatures.NormaliseScorer(candidates);
 
@@ -116,12 +111,7 @@ public sealed class BlendSelectionTests
     [Test]
     public void NormaliseScorer_WhenSomeItemsWereNotScored_RanksTheirZerosBelowTinyProbabilities()
     {
-        var candidates = new[] { 0.5f, 0f, 1e-9f, 0f, float.Epsilon }.Select((p, i) =>
-        {
-            var candidate = new Candidate(i);
-            candidate.Features[RecommendationFeatures.ScorerIndex] = p;
-            return candidate;
-        }).ToList();
+        var candidates = WithProbabilities(0.5f, 0f, 1e-9f, 0f, float.Epsilon);
 
         RecommendationFeatures.NormaliseScorer(candidates);
 
@@ -129,4 +119,11 @@ public sealed class BlendSelectionTests
         Assert.That(candidates.Select(c => c.Features[RecommendationFeatures.ScorerIndex]),
             Is.EqualTo(new[] { 1f, 0.125f, 0.75f, 0.125f, 0.5f }).Within(1e-6f));
     }
+
+    private static List<Candidate> WithProbabilities(params float[] probabilities) => probabilities.Select((p, i) =>
+    {
+        var candidate = new Candidate(i);
+        candidate.Features[RecommendationFeatures.ScorerIndex] = p;
+        return candidate;
+    }).ToList();
 }
