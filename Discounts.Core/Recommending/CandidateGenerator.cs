@@ -246,12 +246,18 @@ public static class CandidateGenerator
 
         private Candidate?[] byItem = [];
         private ulong[] present = [];
+        private bool taken = true;
 
-        /// <summary>Left clean by <see cref="TakeInItemOrder"/>; cleaned here as well in case a ranking threw half-way.</summary>
+        /// <summary>Left clean by <see cref="TakeInItemOrder"/>; cleaned here only when a ranking threw before taking.</summary>
         public static CandidateSet For(int items)
         {
             var set = current ??= new CandidateSet();
-            set.TakeInItemOrder(_ => false);
+            if (!set.taken)
+            {
+                set.TakeInItemOrder(_ => false);
+            }
+
+            set.taken = false;
             if (set.byItem.Length < items)
             {
                 set.byItem = new Candidate?[items];
@@ -292,6 +298,7 @@ public static class CandidateGenerator
                 present[word] = 0;
             }
 
+            taken = true;
             return kept;
         }
     }
