@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Discounts.Web.Infrastructure;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -93,9 +94,18 @@ public static class BrowserHost
         await page.GotoAsync("/ui/sign-in");
         await page.FillAsync("#key", TestHost.Keys[role]);
         await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/ui");
+        await WaitForPathAsync(page, "/ui");
         return page;
     }
+
+    /// <summary>
+    /// Waits until the page's address has a path matching <paramref name="pathPattern"/> (a regular expression).
+    /// It polls the address rather than waiting for the new document's load event, as WaitForURLAsync does: once in CI
+    /// that wait missed the event (only "networkidle" was logged) and timed out on a page that had fully arrived.
+    /// </summary>
+    public static Task WaitForPathAsync(IPage page, string pathPattern) =>
+        Assertions.Expect(page).ToHaveURLAsync(
+            new Regex($"^https?://[^/]+{pathPattern}(?:[?#].*)?$"), new PageAssertionsToHaveURLOptions { Timeout = 30_000 });
 
     /// <summary>An API client for this host (no cookies, no redirects followed).</summary>
     public static HttpClient Api(ApiRole? role)

@@ -50,7 +50,7 @@ public sealed class ScreenshotTests
             await Shoot(page, folder, $"sign-in{name}");
             await page.FillAsync("#key", key!);
             await page.ClickAsync("button[type=submit]");
-            await page.WaitForURLAsync(u => new Uri(u).AbsolutePath == "/ui");
+            await BrowserHost.WaitForPathAsync(page, "/ui");
             await Shoot(page, folder, $"overview{name}");
             await page.GotoAsync($"/ui/runs/{shown}");
             await page.Locator("#loss-chart[data-points]").WaitForAsync();
