@@ -35,11 +35,17 @@ public readonly record struct ShownItem(long ItemId, double Score, string Source
 /// <summary>
 /// The items of a served list as <see cref="RecommendationList.Items"/> stores them: a JSON array of
 /// <c>{"itemId", "score", "sources"}</c> in list order, readable with SQLite's <c>json_each</c> or PostgreSQL's
-/// <c>json_array_elements</c>. Encoded once per ranking, so every serving of a cached list stores the same string.
+/// <c>json_array_elements</c>. Encoded once per ranking, so every serving of a cached list stores the same text. It is
+/// held as UTF-8, half the bytes of a string, because it lives as long as the cached list and is copied by each
+/// collection that list survives; the writer decodes it only when it stores a serving.
 /// </summary>
-public sealed record ShownItems(int Count, string Json)
+public sealed class ShownItems(int count, byte[] utf8)
 {
     private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+
+    public int Count { get; } = count;
+
+    public string Json => Encoding.UTF8.GetString(utf8);
 
     public static ShownItems Of(IReadOnlyList<ShownItem> items)
     {
@@ -59,7 +65,7 @@ public sealed record ShownItems(int Count, string Json)
             writer.WriteEndArray();
         }
 
-        return new ShownItems(items.Count, Encoding.UTF8.GetString(buffer.WrittenSpan));
+        return new ShownItems(items.Count, buffer.WrittenSpan.ToArray());
     }
 
     public static IReadOnlyList<ShownItem> Parse(string json) =>

@@ -182,6 +182,7 @@ public sealed class CatalogueItems
         Categories = categories;
         CategoryOf = categoryOf;
         this.postings = postings;
+        Reasons = new RecommendationReasons(this);
     }
 
     public CatalogueRow[] Rows { get; }
@@ -189,6 +190,9 @@ public sealed class CatalogueItems
     public string[] Categories { get; }
 
     public int[] CategoryOf { get; }
+
+    /// <summary>The reason sentences, shared by every list ranked over these items.</summary>
+    public RecommendationReasons Reasons { get; }
 
     public int TermCount => postings.Count;
 

@@ -49,7 +49,7 @@ public sealed class RecommendingTests
 
         var candidates = CandidateGenerator.Generate(index, history, null, Options.CandidatesPerSource);
         var lamp = candidates.Single(c => c.Item == Row(index, 12));
-        var reason = RecommendationReasons.Describe(lamp, RecommendationFeatures.CoOccurrenceIndex, index);
+        var reason = index.Catalogue.Reasons.Describe(lamp, RecommendationFeatures.CoOccurrenceIndex);
 
         Assert.Multiple(() =>
         {
@@ -57,6 +57,38 @@ public sealed class RecommendingTests
             Assert.That(lamp.Sources, Does.Contain(RecommendationFeatures.CoOccurrence));
             Assert.That(reason, Is.EqualTo("often bought with 'Ultralight Hiking Tent'"));
             Assert.That(CandidateGenerator.Generate(index, user, null, 20).Where(c => c.Features[RecommendationFeatures.CoOccurrenceIndex] > 0), Is.Empty);
+        });
+    }
+
+    [Test]
+    public void Describe_WhenTheSameReasonIsAskedAgain_ReturnsTheOneSharedSentence()
+    {
+        var index = Shop();
+        var user = new UserSignals([Row(index, 10)], new HashSet<int>(), [new WeightedTerm("espresso", 0.8)], null);
+        var candidates = CandidateGenerator.Generate(index, user, null, 20);
+        var lamp = candidates.Single(c => c.Item == Row(index, 12));
+        var coffee = candidates.OrderByDescending(c => c.Features[RecommendationFeatures.ContentIndex]).First();
+        var category = index.Categories[index.CategoryOf[lamp.Item]];
+        var reasons = index.Catalogue.Reasons;
+        (Candidate Candidate, int Source, string Expected)[] cases =
+        [
+            (lamp, RecommendationFeatures.CoOccurrenceIndex, "often bought with 'Ultralight Hiking Tent'"),
+            (coffee, RecommendationFeatures.ContentIndex, "matches your interest in 'espresso'"),
+            (lamp, RecommendationFeatures.EmbeddingIndex, $"close to what your profile says you like in {category}"),
+            (lamp, RecommendationFeatures.PopularIndex, $"a best seller in {category}"),
+            (lamp, RecommendationFeatures.TrendingIndex, $"popular in {category} this week"),
+            (lamp, RecommendationFeatures.NewIndex, $"new in {category}"),
+            (lamp, RecommendationFeatures.ScorerIndex, $"picked for you in {category}"),
+        ];
+
+        Assert.Multiple(() =>
+        {
+            foreach (var (candidate, source, expected) in cases)
+            {
+                var first = reasons.Describe(candidate, source);
+                Assert.That(first, Is.EqualTo(expected));
+                Assert.That(reasons.Describe(candidate, source), Is.SameAs(first), $"source {source} builds its sentence once");
+            }
         });
     }
 
@@ -89,7 +121,7 @@ public sealed class RecommendingTests
         {
             Assert.That(index.Items[best.Item].ExternalId, Is.EqualTo("coffee-a"));
             Assert.That(best.Features[RecommendationFeatures.ContentIndex], Is.EqualTo(1f));
-            Assert.That(RecommendationReasons.Describe(best, RecommendationFeatures.ContentIndex, index), Is.EqualTo("matches your interest in 'espresso'"));
+            Assert.That(index.Catalogue.Reasons.Describe(best, RecommendationFeatures.ContentIndex), Is.EqualTo("matches your interest in 'espresso'"));
             Assert.That(candidates.Where(c => c.Features[RecommendationFeatures.ContentIndex] > 0).Select(c => index.Categories[index.CategoryOf[c.Item]]),
                 Has.All.EqualTo("Coffee"));
         });

@@ -143,7 +143,7 @@ public static class GetRecommendations
                 var item = index.Items[c.Item];
                 items[i] = new Recommendation(item.ExternalId, item.Title, item.Category, Math.Round(c.Score, 6),
                     c.BuyProbability is { } p ? Math.Round(p, 6) : null,
-                    c.Sources, RecommendationReasons.Describe(c, blend.StrongestSource(c.Features), index), null);
+                    c.Sources, index.Catalogue.Reasons.Describe(c, blend.StrongestSource(c.Features)), null);
                 shown[i] = new ShownItem(item.Id, c.Score, RecommendationFeatures.SourceListOf(c.Features));
             }
 
