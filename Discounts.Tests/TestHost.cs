@@ -1,6 +1,10 @@
+using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using Discounts.Web.Features.Users;
 using Discounts.Web.Infrastructure;
+using Hangfire;
+using Hangfire.States;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
@@ -42,22 +46,83 @@ public static class TestHost
         return client;
     }
 
-    /// <summary>Waits until the debounced refresh has built the user's profile (version above 0).</summary>
-    public static async Task WaitForProfileAsync(HttpClient client, string userId)
+    /// <summary>
+    /// Waits until the debounced refresh has built the user's profile: its version above <paramref name="aboveVersion"/>
+    /// (0: built at all) and, when given, <paramref name="keyword"/> among its keywords. A version read before new data
+    /// was sent is not enough on its own: a rebuild already under way when the data arrived bumps it without the data.
+    /// </summary>
+    public static async Task<GetUserProfile.Result> WaitForProfileAsync(HttpClient client, string userId, int aboveVersion = 0, string? keyword = null)
     {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (waited.Elapsed < TimeSpan.FromSeconds(180))
+        var waited = Stopwatch.StartNew();
+        GetUserProfile.Result? last = null;
+        while (true)
         {
             var response = await client.GetAsync($"/api/users/{userId}/profile");
-            if (response.IsSuccessStatusCode && (await response.Content.ReadFromJsonAsync<Discounts.Web.Features.Users.GetUserProfile.Result>(Discounts.Tests.Web.TestJson.Options))!.Version > 0)
+            if (response.IsSuccessStatusCode)
             {
-                return;
+                last = await response.Content.ReadFromJsonAsync<GetUserProfile.Result>(Web.TestJson.Options);
+                if (last!.Version > aboveVersion && (keyword is null || last.Keywords.Any(k => k.Term == keyword)))
+                {
+                    return last;
+                }
+            }
+
+            if (waited.Elapsed > TimeSpan.FromSeconds(180))
+            {
+                Assert.Fail($"The profile of {userId} was not built in time (above version {aboveVersion}{(keyword is null ? "" : $", with '{keyword}'")}); "
+                            + $"last seen: version {last?.Version}, keywords {string.Join(", ", last?.Keywords.Select(k => k.Term) ?? [])}.");
             }
 
             await Task.Delay(250);
         }
+    }
 
-        Assert.Fail($"The profile of {userId} was not built in time.");
+    /// <summary>
+    /// Waits until the shared host has no Hangfire job enqueued, processing or scheduled (the profile-refresh debounce
+    /// is a scheduled job), seen on two checks in a row: a job between being fetched from its queue and marked
+    /// processing is briefly in none of them. Gives up quietly after <paramref name="patience"/>; callers compare state
+    /// afterwards, which fails on its own if work was still going.
+    /// </summary>
+    public static async Task WaitForBackgroundJobsAsync(TimeSpan patience)
+    {
+        var monitoring = Factory.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        var waited = Stopwatch.StartNew();
+        var idleChecks = 0;
+        while (waited.Elapsed < patience)
+        {
+            var idle = monitoring.ProcessingCount() == 0 && monitoring.ScheduledCount() == 0 && monitoring.Queues().All(q => q.Length == 0);
+            idleChecks = idle ? idleChecks + 1 : 0;
+            if (idleChecks == 2)
+            {
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+        }
+
+        TestContext.Out.WriteLine($"Background jobs were still pending after {patience.TotalSeconds:F0} s.");
+    }
+
+    /// <summary>Waits until the Hangfire job has reached a final state (succeeded, failed or deleted) and returns that state's name.</summary>
+    public static async Task<string> WaitForJobAsync(string jobId, TimeSpan patience)
+    {
+        using var connection = Factory.Services.GetRequiredService<JobStorage>().GetConnection();
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var state = connection.GetStateData(jobId)?.Name;
+            if (state == SucceededState.StateName || state == FailedState.StateName || state == DeletedState.StateName)
+            {
+                return state;
+            }
+
+            if (waited.Elapsed > patience)
+            {
+                Assert.Fail($"Job {jobId} did not finish within {patience.TotalSeconds:F0} s (state {state ?? "unknown"}).");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250));
+        }
     }
 
     /// <summary>Reads the shared host's database directly, in a scope of its own.</summary>
@@ -102,6 +167,11 @@ public class DiscountsFactory : WebApplicationFactory<Program>
                 // Tests start their own runs; a first run queued at startup would hold the one training worker.
                 ["Training:FirstRunOnSeed"] = "false",
                 ["Profiles:RefreshDebounceSeconds"] = "1",
+                // Due scheduled jobs (that debounced refresh, retries) start within a second, not Hangfire's default 15.
+                ["Jobs:SchedulePollingSeconds"] = "1",
+                // Recurring jobs at fixed times of day would retrain or rebuild under whichever tests run then.
+                ["Profiles:RebuildCron"] = Cron.Never(),
+                ["Discounting:UpliftTrainingCron"] = Cron.Never(),
             };
             if (PostgresTestDatabase.TestHostUsesPostgres)
             {

@@ -60,6 +60,10 @@ public sealed class DiscountingOptions : IValidatableObject
     /// </summary>
     public bool TextFeatures { get; set; }
 
+    /// <summary>When the recurring `train-uplift` job retrains the uplift model on the growing log; Hangfire cron, UTC (daily at midnight).</summary>
+    [Required]
+    public string UpliftTrainingCron { get; set; } = "0 0 * * *";
+
     /// <summary>The ladder as the relative learner's doses: each level's percent.</summary>
     public double[] LadderDoses => Ladder.Select(percent => (double)percent).ToArray();
 

@@ -54,7 +54,7 @@ public sealed class HostileInputTests
             .ToList();
         // The recommendation blend is fitted (and stored) in the background once the scorer serves.
         await RecommendationEndpointTests.WaitForBlendAsync();
-        await WaitForBackgroundJobsAsync();
+        await TestHost.WaitForBackgroundJobsAsync(TimeSpan.FromSeconds(180));
         var before = await SnapshotAsync();
         using var client = TestHost.Client(null);
         client.DefaultRequestHeaders.Add(ApiKeyStore.HeaderName, TestHost.UnlimitedAdminKey);
@@ -81,7 +81,8 @@ public sealed class HostileInputTests
             }
         }
 
-        await WaitForBackgroundJobsAsync();
+        // Garbage may legitimately queue work; let it finish before comparing, and before other tests run.
+        await TestHost.WaitForBackgroundJobsAsync(TimeSpan.FromSeconds(180));
         var after = await SnapshotAsync();
         TestContext.Out.WriteLine($"{Requests} hostile requests over {endpoints.Count} endpoints; statuses: {string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}×{s.Value}"))}");
         Assert.That(failures, Is.Empty, string.Join("\n", failures.Take(20)));
@@ -133,16 +134,6 @@ public sealed class HostileInputTests
             return $"\"{FieldNames[random.Next(FieldNames.Length)]}\": {value}";
         });
         return "{" + string.Join(", ", fields) + "}";
-    }
-
-    /// <summary>Garbage may legitimately queue work (a rebuild takes no input); let it finish before comparing, and before other tests run.</summary>
-    private static async Task WaitForBackgroundJobsAsync()
-    {
-        var monitoring = TestHost.Factory.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
-        for (var waited = 0; waited < 180 && (monitoring.ProcessingCount() > 0 || monitoring.Queues().Any(q => q.Length > 0)); waited++)
-        {
-            await Task.Delay(TimeSpan.FromSeconds(1));
-        }
     }
 
     private static string Truncate(string text) => text.Length > 300 ? text[..300] + "…" : text;

@@ -44,8 +44,8 @@ public sealed class PrivacyTests
         var redeemedOffer = await SeedDiscountedOfferAsync(id);
         var redeemed = await shop.PostAsJsonAsync($"/api/discounts/offers/{redeemedOffer.ExternalId}/redeem", new { userId = id });
         Assert.That(redeemed.StatusCode, Is.EqualTo(HttpStatusCode.OK), await redeemed.Content.ReadAsStringAsync());
-        var profiled = await WaitForProfileAsync(admin, id);
-        Assert.That(profiled.GetProperty("version").GetInt32(), Is.GreaterThan(0));
+        var profiled = await TestHost.WaitForProfileAsync(admin, id);
+        Assert.That(profiled.Version, Is.GreaterThan(0));
         var recommended = await shop.GetAsync($"/api/users/{id}/recommendations?count=3");
         Assert.That(recommended.StatusCode, Is.EqualTo(HttpStatusCode.OK), await recommended.Content.ReadAsStringAsync());
         await TestHost.Factory.Services.GetRequiredService<ImpressionLog>().FlushAsync(CancellationToken.None);
@@ -135,7 +135,7 @@ public sealed class PrivacyTests
         using var wrong = TestHost.Client(null);
         wrong.DefaultRequestHeaders.Add(ApiKeyStore.HeaderName, wrongKey);
         var unauthorised = await wrong.GetAsync("/api/items");
-        await WaitForProfileAsync(admin, id);
+        await TestHost.WaitForProfileAsync(admin, id);
         // Let the debounced refresh and any job logging after it finish writing.
         await Task.Delay(TimeSpan.FromSeconds(1));
 
@@ -171,26 +171,5 @@ public sealed class PrivacyTests
         db.Offers.Add(offer);
         await db.SaveChangesAsync();
         return offer;
-    }
-
-    private static async Task<JsonElement> WaitForProfileAsync(HttpClient client, string id)
-    {
-        var profile = default(JsonElement);
-        for (var attempt = 0; attempt < 120; attempt++)
-        {
-            var response = await client.GetAsync($"/api/users/{id}/profile");
-            if (response.StatusCode == HttpStatusCode.OK)
-            {
-                profile = await response.Content.ReadFromJsonAsync<JsonElement>();
-                if (profile.GetProperty("version").GetInt32() > 0)
-                {
-                    return profile;
-                }
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(500));
-        }
-
-        return profile;
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using Discounts.Web.Features.Profiles;
 using Discounts.Web.Features.Users;
 using Discounts.Web.Infrastructure;
 
@@ -76,7 +77,12 @@ public sealed class ProfileEndpointTests
 
         await (await shop.PostAsync("/api/profiles/rebuild", null)).AssertProblemAsync(HttpStatusCode.Forbidden);
         var accepted = await scientist.PostAsync("/api/profiles/rebuild", null);
-        Assert.That(accepted.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        Assert.That(accepted.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await accepted.Content.ReadAsStringAsync());
+        var job = await accepted.Content.ReadFromJsonAsync<RebuildProfiles.Accepted>(TestJson.Options);
+
+        // The 202 queued a real full rebuild; left running, it would refit and rescore everyone under later tests.
+        var state = await TestHost.WaitForJobAsync(job!.JobId, TimeSpan.FromMinutes(5));
+        Assert.That(state, Is.EqualTo(Hangfire.States.SucceededState.StateName), $"rebuild job {job.JobId}");
     }
 
     private static async Task<GetUserProfile.Result> WaitForAsync(HttpClient client, string userId, Func<GetUserProfile.Result, bool> ready)

@@ -28,6 +28,33 @@ public sealed class RecommendationCacheTests
         return (await response.Content.ReadFromJsonAsync<GetRecommendations.Result>(TestJson.Options))!;
     }
 
+    /// <summary>
+    /// Asks for the same list twice and returns the second answer, which must have come from the cache. A background
+    /// index rebuild, blend refit or profile rebuild between the two requests (other tests write data) re-ranks, a
+    /// legitimate miss; the pair is asked again then.
+    /// </summary>
+    private static async Task<GetRecommendations.Result> GetFromCacheAsync(HttpClient client, string userId, string query)
+    {
+        const int attempts = 5;
+        for (var attempt = 1; ; attempt++)
+        {
+            await GetAsync(client, userId, query);
+            var hits = Cache.Hits;
+            var second = await GetAsync(client, userId, query);
+            if (Cache.Hits > hits)
+            {
+                return second;
+            }
+
+            if (attempt == attempts)
+            {
+                Assert.Fail($"The list of {userId} was not served from the cache on the second of two requests in {attempts} tries.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt));
+        }
+    }
+
     /// <summary>Everything of a list but its recommendation id, as one comparable string per item.</summary>
     private static List<string> Items(GetRecommendations.Result result) => result.Items
         .Select(i => $"{i.ItemId}|{i.Score}|{i.BuyProbability}|{string.Join(",", i.Sources)}|{i.Reason}|{i.Discount?.OfferId}").ToList();
@@ -78,9 +105,8 @@ public sealed class RecommendationCacheTests
         using var client = TestHost.Client(ApiRole.Shop);
         await RecommendationEndpointTests.WaitForBlendAsync();
         var consumable = TestHost.Factory.Services.GetRequiredService<IOptions<RecommendationOptions>>().Value.ConsumableCategories.ToHashSet();
-        await GetAsync(client, "user-00043", "?count=25");
-        var hits = Cache.Hits;
-        var cached = await GetAsync(client, "user-00043", "?count=25");
+        // From the cache, so what follows shows that a purchase invalidates a cached list.
+        var cached = await GetFromCacheAsync(client, "user-00043", "?count=25");
         var bought = cached.Items.First(i => !consumable.Contains(i.Category)).ItemId;
 
         var purchase = IngestionTests.Event($"ev-cache-buy-{Guid.NewGuid():N}", "user-00043", bought, "purchase", 1_500);
@@ -89,7 +115,6 @@ public sealed class RecommendationCacheTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(Cache.Hits, Is.GreaterThan(hits), "the list was being served from the cache before the purchase");
             Assert.That(cached.Items.Select(i => i.ItemId), Does.Contain(bought));
             Assert.That(after.Items.Select(i => i.ItemId), Does.Not.Contain(bought), "a bought item that is not consumable is gone at once");
             Assert.That(after.Items, Has.Count.EqualTo(25));
@@ -102,19 +127,18 @@ public sealed class RecommendationCacheTests
         using var client = TestHost.Client(ApiRole.Shop);
         await RecommendationEndpointTests.WaitForBlendAsync();
         (await client.PutAsJsonAsync("/api/users/u-cache-profile", new { consentPersonalisation = true, consentMarketing = false })).EnsureSuccessStatusCode();
-        await GetAsync(client, "u-cache-profile", "?count=10");
-        var hits = Cache.Hits;
-        var before = await GetAsync(client, "u-cache-profile", "?count=10");
+        // From the cache, so what follows shows that a new profile invalidates a cached list.
+        var before = await GetFromCacheAsync(client, "u-cache-profile", "?count=10");
+        var profileBefore = await client.GetFromJsonAsync<GetUserProfile.Result>("/api/users/u-cache-profile/profile", TestJson.Options);
         var texts = new[] { "ultralight hiking tent for alpine camping", "insulated sleeping bag for camping on the trail", "hiking boots for trail camping" }
             .Select(text => new { userId = "u-cache-profile", kind = "search", text }).ToList();
 
         (await client.PostAsJsonAsync("/api/texts/batch", new { texts })).EnsureSuccessStatusCode();
-        await TestHost.WaitForProfileAsync(client, "u-cache-profile");
+        await TestHost.WaitForProfileAsync(client, "u-cache-profile", aboveVersion: profileBefore!.Version, keyword: "camping");
         var after = await GetAsync(client, "u-cache-profile", "?count=10");
 
         Assert.Multiple(() =>
         {
-            Assert.That(Cache.Hits, Is.GreaterThan(hits), "the popular list was being served from the cache");
             Assert.That(before.BlendVersion, Is.EqualTo("popularity"));
             Assert.That(after.BlendVersion, Is.Not.EqualTo("popularity"), "the new profile is ranked, not the cached list served");
             Assert.That(after.Items.Select(i => i.Reason), Has.Some.StartsWith("matches your interest in '"));
@@ -180,17 +204,8 @@ public sealed class RecommendationCacheTests
         using var shop = TestHost.Client(ApiRole.Shop);
         using var scientist = TestHost.Client(ApiRole.Scientist);
         await RecommendationEndpointTests.WaitForBlendAsync();
-        // A background index rebuild between the two requests (other tests write data) re-ranks; try again then.
-        long hits;
-        GetRecommendations.Result before;
-        var attempt = 0;
-        do
-        {
-            await GetAsync(shop, "user-00047", "?count=10");
-            hits = Cache.Hits;
-            before = await GetAsync(shop, "user-00047", "?count=10");
-        }
-        while (Cache.Hits == hits && ++attempt < 5);
+        // From the cache, so what follows shows that a scorer swap invalidates a cached list.
+        var before = await GetFromCacheAsync(shop, "user-00047", "?count=10");
 
         await using var scope = TestHost.Factory.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
@@ -207,7 +222,6 @@ public sealed class RecommendationCacheTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(Cache.Hits, Is.GreaterThan(hits), "the list was being served from the cache before the swap");
             Assert.That(before.ModelVersion, Is.Not.EqualTo(swapped.Name));
             Assert.That(TestHost.Factory.Services.GetRequiredService<IScorer>().ActiveVersion?.Name, Is.EqualTo(swapped.Name));
             Assert.That(after.ModelVersion, Is.EqualTo(swapped.Name), "the list is re-ranked by the version now serving");

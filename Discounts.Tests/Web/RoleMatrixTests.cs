@@ -144,7 +144,7 @@ public sealed partial class RoleMatrixTests
             }
 
             // Rebuild and uplift training take no input, so an allowed call queues real (deduplicated) work: let it finish.
-            await WaitForBackgroundJobsAsync();
+            await TestHost.WaitForBackgroundJobsAsync(TimeSpan.FromSeconds(300));
         }
 
         TestContext.Out.WriteLine($"{calls} calls over {endpoints.Count} endpoints × {callers.Count} callers");
@@ -199,15 +199,6 @@ public sealed partial class RoleMatrixTests
             .Distinct()
             .Order(StringComparer.Ordinal)
             .ToList();
-
-    private static async Task WaitForBackgroundJobsAsync()
-    {
-        var monitoring = TestHost.Factory.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
-        for (var waited = 0; waited < 300 && (monitoring.ProcessingCount() > 0 || monitoring.Queues().Any(q => q.Length > 0)); waited++)
-        {
-            await Task.Delay(TimeSpan.FromSeconds(1));
-        }
-    }
 
     [GeneratedRegex(@"\{(?<name>\*{0,2}[^}:?=]+)(?<constraint>:[^}?=]+)?(?<optional>\?)?(=[^}]*)?\}")]
     private static partial Regex RouteParameter();

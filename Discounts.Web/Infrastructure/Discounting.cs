@@ -16,7 +16,7 @@ public static class DiscountingSetup
         return services;
     }
 
-    /// <summary>The uplift model is retrained daily on the growing randomised log.</summary>
-    public static void ScheduleDiscountingJobs(this IRecurringJobManager recurring) =>
-        recurring.AddOrUpdate<TrainUpliftModel.Job>(TrainUpliftModel.RecurringJobId, Queues.Default, job => job.RunAsync(CancellationToken.None), Cron.Daily());
+    /// <summary>The uplift model is retrained on the growing randomised log (daily by default, Discounting:UpliftTrainingCron).</summary>
+    public static void ScheduleDiscountingJobs(this IRecurringJobManager recurring, DiscountingOptions options) =>
+        recurring.AddOrUpdate<TrainUpliftModel.Job>(TrainUpliftModel.RecurringJobId, Queues.Default, job => job.RunAsync(CancellationToken.None), options.UpliftTrainingCron);
 }

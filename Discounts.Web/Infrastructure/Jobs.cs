@@ -27,6 +27,13 @@ public sealed class JobsOptions
     /// <summary>Workers for profile, uplift and other light jobs.</summary>
     [Range(1, 64)]
     public int WorkerCount { get; set; } = 2;
+
+    /// <summary>
+    /// How often each server moves scheduled jobs that have come due (the debounced profile refresh, retries) onto
+    /// their queue; 15 s is Hangfire's own default.
+    /// </summary>
+    [Range(1, 3_600)]
+    public int SchedulePollingSeconds { get; set; } = 15;
 }
 
 public static class Queues
@@ -78,7 +85,9 @@ public static class JobsSetup
             {
                 server.ServerName = $"{sp.GetRequiredService<NodeIdentity>().Id}:default";
                 server.Queues = [Queues.Default];
-                server.WorkerCount = sp.GetRequiredService<IOptions<JobsOptions>>().Value.WorkerCount;
+                var options = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
+                server.WorkerCount = options.WorkerCount;
+                server.SchedulePollingInterval = TimeSpan.FromSeconds(options.SchedulePollingSeconds);
             });
         }
 
@@ -89,6 +98,7 @@ public static class JobsSetup
                 server.ServerName = $"{sp.GetRequiredService<NodeIdentity>().Id}:training";
                 server.Queues = [Queues.Training];
                 server.WorkerCount = 1;
+                server.SchedulePollingInterval = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<JobsOptions>>().Value.SchedulePollingSeconds);
             });
         }
 

@@ -28,7 +28,8 @@ public static class WebHost
         var app = builder.Build();
         // Resolved now, not at the first request, so a generated Admin key is announced as the host starts.
         app.Services.GetRequiredService<ApiKeyStore>();
-        app.Services.GetRequiredService<Hangfire.IRecurringJobManager>().ScheduleDiscountingJobs();
+        app.Services.GetRequiredService<Hangfire.IRecurringJobManager>().ScheduleDiscountingJobs(
+            app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Discounts.Core.Discounting.DiscountingOptions>>().Value);
         app.Services.GetRequiredService<Hangfire.IRecurringJobManager>().ScheduleTrainingJobs(
             app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TrainingScheduleOptions>>().Value);
         app.UseExceptionHandler();
