@@ -22,7 +22,9 @@ start_test_postgres() {
     return 0
   fi
 
-  local port=55432
+  # Below Linux's ephemeral range (32768-60999): a port in it can be held by any outgoing connection's local end, which a
+  # connect probe does not see and which makes the server's bind fail.
+  local port=25432
   while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
 
   PG_TEST_DIR=$(mktemp -d /tmp/discounts-pg.XXXXXX)
@@ -41,11 +43,17 @@ start_test_postgres() {
     echo "PostgreSQL: initdb failed; the Postgres tests will be skipped"; tail -n 5 "$PG_TEST_DIR/initdb.log"
     return 0
   fi
-  if ! "${as[@]}" "$bin/pg_ctl" -D "$PG_TEST_DIR/data" -l "$PG_TEST_DIR/server.log" -w -t 60 \
-       -o "-h 127.0.0.1 -p $port -k $PG_TEST_DIR -c max_connections=300 -c fsync=off -c synchronous_commit=off" start >/dev/null; then
-    echo "PostgreSQL: the server did not start; the Postgres tests will be skipped"; tail -n 5 "$PG_TEST_DIR/server.log"
-    return 0
-  fi
+  # A port taken between the probe and the bind fails the start: try the next few ports before giving up.
+  local tries=0
+  until "${as[@]}" "$bin/pg_ctl" -D "$PG_TEST_DIR/data" -l "$PG_TEST_DIR/server.log" -w -t 60 \
+       -o "-h 127.0.0.1 -p $port -k $PG_TEST_DIR -c max_connections=300 -c fsync=off -c synchronous_commit=off" start >/dev/null; do
+    tries=$((tries + 1))
+    if [ "$tries" -ge 5 ]; then
+      echo "PostgreSQL: the server did not start; the Postgres tests will be skipped"; tail -n 5 "$PG_TEST_DIR/server.log"
+      return 0
+    fi
+    port=$((port + 1))
+  done
 
   PG_TEST_STOP=("${as[@]}" "$bin/pg_ctl" -D "$PG_TEST_DIR/data" -m immediate stop)
   export DISCOUNTS_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
