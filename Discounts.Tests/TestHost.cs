@@ -47,12 +47,13 @@ public static class TestHost
     }
 
     /// <summary>
-    /// Waits until the debounced refresh has built the user's profile: its version above <paramref name="aboveVersion"/>
-    /// (0: built at all) and, when given, <paramref name="keyword"/> among its keywords. A version read before new data
-    /// was sent is not enough on its own: a rebuild already under way when the data arrived bumps it without the data.
+    /// Waits until the user's stored profile satisfies <paramref name="ready"/> (by default: built at all, version above
+    /// 0). To see new data arrive, test for the data itself: a rebuild already under way when it was sent raises the
+    /// version without it.
     /// </summary>
-    public static async Task<GetUserProfile.Result> WaitForProfileAsync(HttpClient client, string userId, int aboveVersion = 0, string? keyword = null)
+    public static async Task<GetUserProfile.Result> WaitForProfileAsync(HttpClient client, string userId, Func<GetUserProfile.Result, bool>? ready = null)
     {
+        ready ??= profile => profile.Version > 0;
         var waited = Stopwatch.StartNew();
         GetUserProfile.Result? last = null;
         while (true)
@@ -61,15 +62,15 @@ public static class TestHost
             if (response.IsSuccessStatusCode)
             {
                 last = await response.Content.ReadFromJsonAsync<GetUserProfile.Result>(Web.TestJson.Options);
-                if (last!.Version > aboveVersion && (keyword is null || last.Keywords.Any(k => k.Term == keyword)))
+                if (ready(last!))
                 {
-                    return last;
+                    return last!;
                 }
             }
 
             if (waited.Elapsed > TimeSpan.FromSeconds(180))
             {
-                Assert.Fail($"The profile of {userId} was not built in time (above version {aboveVersion}{(keyword is null ? "" : $", with '{keyword}'")}); "
+                Assert.Fail($"The profile of {userId} was not ready in time (last status {(int)response.StatusCode}); "
                             + $"last seen: version {last?.Version}, keywords {string.Join(", ", last?.Keywords.Select(k => k.Term) ?? [])}.");
             }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using Discounts.Web.Features.Profiles;
@@ -9,13 +8,11 @@ namespace Discounts.Tests.Web;
 
 public sealed class ProfileEndpointTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
-
     [Test]
     public async Task GetUserProfile_WhenDemoShopWasSeeded_IsBuiltInTheBackground()
     {
         using var client = TestHost.Client(ApiRole.Shop);
-        var profile = await WaitForAsync(client, "user-00001", p => p.Version > 0);
+        var profile = await TestHost.WaitForProfileAsync(client, "user-00001");
 
         Assert.Multiple(() =>
         {
@@ -33,14 +30,14 @@ public sealed class ProfileEndpointTests
     public async Task GetUserProfile_WhenNewTextArrives_RefreshesWithoutRefitting()
     {
         using var shop = TestHost.Client(ApiRole.Shop);
-        await WaitForAsync(shop, "user-00002", p => p.Version > 0);
+        await TestHost.WaitForProfileAsync(shop, "user-00002");
         var texts = Enumerable.Range(0, 3).Select(i => new { userId = "u-fresh-profile", kind = "search", text = $"ceremonial matcha whisk {i}" }).ToList();
         var events = new[] { IngestionTests.Event("ev-fresh-profile", "u-fresh-profile", "sku-000010", "purchase", 1_234) };
 
         (await shop.PostAsJsonAsync("/api/texts/batch", new { texts })).EnsureSuccessStatusCode();
         (await shop.PostAsJsonAsync("/api/events/batch", new { events })).EnsureSuccessStatusCode();
-        var demo = await WaitForAsync(shop, "user-00002", p => p.Version > 0);
-        var profile = await WaitForAsync(shop, "u-fresh-profile", p => p.Version > 0 && p.Behaviour.Purchases == 1);
+        var demo = await TestHost.WaitForProfileAsync(shop, "user-00002");
+        var profile = await TestHost.WaitForProfileAsync(shop, "u-fresh-profile", p => p.Version > 0 && p.Behaviour.Purchases == 1);
 
         Assert.Multiple(() =>
         {
@@ -83,25 +80,5 @@ public sealed class ProfileEndpointTests
         // The 202 queued a real full rebuild; left running, it would refit and rescore everyone under later tests.
         var state = await TestHost.WaitForJobAsync(job!.JobId, TimeSpan.FromMinutes(5));
         Assert.That(state, Is.EqualTo(Hangfire.States.SucceededState.StateName), $"rebuild job {job.JobId}");
-    }
-
-    private static async Task<GetUserProfile.Result> WaitForAsync(HttpClient client, string userId, Func<GetUserProfile.Result, bool> ready)
-    {
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            var response = await client.GetAsync($"/api/users/{userId}/profile");
-            if (response.StatusCode == HttpStatusCode.OK && await response.Content.ReadFromJsonAsync<GetUserProfile.Result>() is { } profile && ready(profile))
-            {
-                return profile;
-            }
-
-            if (waited.Elapsed > Patience)
-            {
-                Assert.Fail($"The profile of {userId} was not ready after {Patience.TotalSeconds} s (last status {(int)response.StatusCode}).");
-            }
-
-            await Task.Delay(250);
-        }
     }
 }

@@ -134,7 +134,7 @@ public sealed class RecommendationCacheTests
             .Select(text => new { userId = "u-cache-profile", kind = "search", text }).ToList();
 
         (await client.PostAsJsonAsync("/api/texts/batch", new { texts })).EnsureSuccessStatusCode();
-        await TestHost.WaitForProfileAsync(client, "u-cache-profile", aboveVersion: profileBefore!.Version, keyword: "camping");
+        await TestHost.WaitForProfileAsync(client, "u-cache-profile", p => p.Version > profileBefore!.Version && p.Keywords.Any(k => k.Term == "camping"));
         var after = await GetAsync(client, "u-cache-profile", "?count=10");
 
         Assert.Multiple(() =>
