@@ -81,29 +81,27 @@ public static class JobsSetup
         var roles = NodeOptions.RolesFrom(configuration);
         if (roles.HasFlag(NodeRoles.Worker))
         {
-            services.AddHangfireServer((sp, server) =>
-            {
-                server.ServerName = $"{sp.GetRequiredService<NodeIdentity>().Id}:default";
-                server.Queues = [Queues.Default];
-                var options = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
-                server.WorkerCount = options.WorkerCount;
-                server.SchedulePollingInterval = TimeSpan.FromSeconds(options.SchedulePollingSeconds);
-            });
+            AddServer(services, Queues.Default, options => options.WorkerCount);
         }
 
         if (roles.HasFlag(NodeRoles.Training))
         {
-            services.AddHangfireServer((sp, server) =>
-            {
-                server.ServerName = $"{sp.GetRequiredService<NodeIdentity>().Id}:training";
-                server.Queues = [Queues.Training];
-                server.WorkerCount = 1;
-                server.SchedulePollingInterval = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<JobsOptions>>().Value.SchedulePollingSeconds);
-            });
+            AddServer(services, Queues.Training, _ => 1);
         }
 
         return services;
     }
+
+    /// <summary>One Hangfire server per queue, named after this node so the dashboard shows who runs what.</summary>
+    private static void AddServer(IServiceCollection services, string queue, Func<JobsOptions, int> workers) =>
+        services.AddHangfireServer((sp, server) =>
+        {
+            var options = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
+            server.ServerName = $"{sp.GetRequiredService<NodeIdentity>().Id}:{queue}";
+            server.Queues = [queue];
+            server.WorkerCount = workers(options);
+            server.SchedulePollingInterval = TimeSpan.FromSeconds(options.SchedulePollingSeconds);
+        });
 
     public static void MapDiscountsDashboard(this IEndpointRouteBuilder endpoints) =>
         endpoints.MapHangfireDashboardWithAuthorizationPolicy(Policies.Science, "/hangfire", new DashboardOptions
