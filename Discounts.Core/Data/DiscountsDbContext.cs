@@ -32,6 +32,8 @@ public class DiscountsDbContext : DbContext
     public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
     public DbSet<ProfileRefreshRequest> ProfileRefreshRequests => Set<ProfileRefreshRequest>();
     public DbSet<TextModelRecord> TextModels => Set<TextModelRecord>();
+    public DbSet<TextTerm> TextTerms => Set<TextTerm>();
+    public DbSet<TextCorpusState> TextCorpus => Set<TextCorpusState>();
     public DbSet<ErasedUser> ErasedUsers => Set<ErasedUser>();
     public DbSet<RecommendationList> RecommendationLists => Set<RecommendationList>();
     public DbSet<RecommendationBlend> RecommendationBlends => Set<RecommendationBlend>();
@@ -107,6 +109,19 @@ public class DiscountsDbContext : DbContext
         {
             request.HasKey(r => r.UserId);
             request.HasOne<User>().WithOne().HasForeignKey<ProfileRefreshRequest>(r => r.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<TextTerm>(term =>
+        {
+            term.HasKey(t => t.Term);
+            term.Property(t => t.Term).HasMaxLength(Limits.TermLength);
+        });
+
+        modelBuilder.Entity<TextCorpusState>(state =>
+        {
+            state.HasKey(s => s.Id);
+            state.Property(s => s.Id).ValueGeneratedNever();
+            state.Property(s => s.TextModelVersion).HasMaxLength(Limits.ExternalIdLength);
         });
 
         modelBuilder.Entity<TextModelRecord>(model =>

@@ -8,6 +8,8 @@ public static class Limits
     public const int TitleLength = 500;
     public const int DescriptionLength = 10_000;
     public const int TextLength = 10_000;
+    /// <summary>The longest term the tokenizer keeps; longer runs of letters are noise, not words.</summary>
+    public const int TermLength = 40;
     public const int MaxPageSize = 1_000;
     public const int MaxBatchSize = 10_000;
 }

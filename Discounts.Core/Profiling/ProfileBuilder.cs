@@ -58,6 +58,8 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
 {
     private const int UsersPerChunk = 1_000;
 
+    private readonly LiveVocabulary vocabulary = new(db, options);
+
     public async Task<ProfileBuildReport> RebuildAllAsync(CancellationToken cancellationToken)
     {
         await store.BuildGate.WaitAsync(cancellationToken);
@@ -86,6 +88,18 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
 
             var userIds = await db.ProfileRefreshRequests.Where(r => r.RequestedAt <= cutoff).Select(r => r.UserId).ToListAsync(cancellationToken);
             var started = Stopwatch.GetTimestamp();
+            // New words count before anyone is scored, so a word written in this window already weighs in this refresh.
+            if (await vocabulary.IsSeededAsync(cancellationToken))
+            {
+                await vocabulary.CountNewTextsAsync(cutoff, cancellationToken);
+            }
+            else
+            {
+                // A shop whose model was fitted before live counts existed: one pass over the corpus, no refit.
+                var corpus = await ReadCorpusAsync(cancellationToken);
+                await vocabulary.ReseedAsync(corpus, model?.Metadata.Vocabulary ?? [], model?.Version ?? "", cutoff, cancellationToken);
+            }
+
             var texts = 0;
             foreach (var chunk in userIds.Chunk(UsersPerChunk))
             {
@@ -121,8 +135,8 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var started = Stopwatch.GetTimestamp();
-        var corpus = await db.UserTexts.AsNoTracking().Select(t => t.Text).ToListAsync(cancellationToken);
-        var documents = corpus.AsParallel().AsOrdered().Select(t => (IReadOnlyList<string>)Tokenizer.Tokenize(t)).ToList();
+        var corpus = await ReadCorpusAsync(cancellationToken);
+        var documents = corpus.Select(t => t.Tokens).ToList();
         var modelOptions = options.ToModelOptions();
         TextProfileModel? model = null;
         // A shop with (almost) no text yet still gets behavioural profiles; the text model comes with the text.
@@ -147,6 +161,7 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
             await PruneOldModelsAsync(cancellationToken);
         }
 
+        await vocabulary.ReseedAsync(corpus, model?.Metadata.Vocabulary ?? [], model?.Version ?? "", now, cancellationToken);
         var fitSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         started = Stopwatch.GetTimestamp();
         var userIds = await db.Users.AsNoTracking().OrderBy(u => u.Id).Select(u => u.Id).ToListAsync(cancellationToken);
@@ -157,6 +172,12 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
 
         await db.ProfileRefreshRequests.Where(r => r.RequestedAt <= now).ExecuteDeleteAsync(cancellationToken);
         return new ProfileBuildReport(model?.Version ?? "", userIds.Count, corpus.Count, fitSeconds, Stopwatch.GetElapsedTime(started).TotalSeconds, Refitted: model is not null);
+    }
+
+    private async Task<List<CountedText>> ReadCorpusAsync(CancellationToken cancellationToken)
+    {
+        var rows = await db.UserTexts.AsNoTracking().OrderBy(t => t.Id).Select(t => new { t.Id, t.UserId, t.Text }).ToListAsync(cancellationToken);
+        return rows.AsParallel().AsOrdered().Select(t => new CountedText(t.Id, t.UserId, Tokenizer.Tokenize(t.Text))).ToList();
     }
 
     /// <summary>Keeps the files of the newest few models (a node may still be loading the previous one) and deletes older ones.</summary>
@@ -202,7 +223,9 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
     private async Task<int> BuildAndStoreAsync(long[] userIds, TextProfileModel? model, DateTime nowUtc, CancellationToken cancellationToken)
     {
         var activity = await LoadActivityAsync(db, userIds, asOf: null, cancellationToken);
-        var built = ProfileComputation.Build(activity, model, nowUtc);
+        var documents = ProfileComputation.Documents(activity);
+        var terms = await vocabulary.SnapshotAsync(documents.SelectMany(d => d).ToHashSet(StringComparer.Ordinal), cancellationToken);
+        var built = ProfileComputation.Build(activity, documents, model, terms, nowUtc);
 
         var existing = await db.Profiles.Where(p => userIds.Contains(p.UserId)).ToDictionaryAsync(p => p.UserId, cancellationToken);
         foreach (var profile in built)
@@ -219,11 +242,20 @@ public sealed class ProfileBuilder(DiscountsDbContext db, TextModelStore store, 
             row.BehaviourJson = JsonSerializer.Serialize(profile.Behaviour, ProfileJson.Options);
             row.ProfileText = profile.ProfileText;
             row.TextModelVersion = profile.TextModelVersion;
+            row.VocabularyVersion = profile.VocabularyVersion;
             row.UpdatedAt = nowUtc;
         }
 
-        await db.SaveChangesAsync(cancellationToken);
-        db.ChangeTracker.Clear();
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        finally
+        {
+            // Saved or not, the rows are done with; a failed save must not ride along with the next one.
+            db.ChangeTracker.Clear();
+        }
+
         return activity.Sum(a => a.Texts.Count);
     }
 }

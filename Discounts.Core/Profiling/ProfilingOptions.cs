@@ -23,6 +23,18 @@ public sealed class ProfilingOptions
     [Required]
     public string RebuildCron { get; set; } = "0 3 * * *";
 
+    /// <summary>A word the fitted vocabulary lacks enters it between fits only once at least this many distinct users wrote it.</summary>
+    [Range(1, 32)]
+    public int NewTermMinUsers { get; set; } = 2;
+
+    /// <summary>Terms whose document counts are kept live; beyond it a new word still weighs in its writer's profile, as a term seen once.</summary>
+    [Range(1_000, 10_000_000)]
+    public int MaxTrackedTerms { get; set; } = 200_000;
+
+    /// <summary>Words admitted to the vocabulary between two fits; the next fit starts again from its own vocabulary.</summary>
+    [Range(0, 1_000_000)]
+    public int MaxNewTerms { get; set; } = 5_000;
+
     public TextModelOptions ToModelOptions() => new()
     {
         TopicCount = TopicCount, MaxVocabulary = MaxVocabulary, LdaIterations = LdaIterations,

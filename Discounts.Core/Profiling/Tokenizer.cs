@@ -78,7 +78,7 @@ public static class Tokenizer
 
         var term = word.ToString();
         word.Clear();
-        if (term.Length >= 2 && term.Length <= 40 && !StopWords.Contains(term) && term.AsSpan().ContainsAnyExcept(AsciiDigits))
+        if (term.Length >= 2 && term.Length <= Data.Limits.TermLength && !StopWords.Contains(term) && term.AsSpan().ContainsAnyExcept(AsciiDigits))
         {
             tokens.Add(term);
         }

@@ -49,6 +49,63 @@ public sealed class ProfileEndpointTests
     }
 
     [Test]
+    public async Task GetUserProfile_WhenNewUserWritesAWordTheShopNeverSaw_ListsItAtOnceAndRecommendsAnItemNamingIt()
+    {
+        using var shop = TestHost.Client(ApiRole.Shop);
+        await TestHost.WaitForProfileAsync(shop, "user-00004");
+        var items = new[]
+        {
+            new { id = "sku-kayak-paddle", title = "Carbon kayak paddle", description = "A light feathered paddle for sea kayak touring", category = "Outdoor", priceCents = 12_900, costCents = 7_100 },
+        };
+        (await shop.PostAsJsonAsync("/api/items/batch", new { items })).EnsureSuccessStatusCode();
+        (await shop.PutAsJsonAsync("/api/users/u-kayaker", new { consentPersonalisation = true, consentMarketing = false })).EnsureSuccessStatusCode();
+        string[] reviews =
+        [
+            "The kayak paddle is superb, my kayak trips on the river are better with this carbon paddle",
+            "Light carbon paddle, the kayak glides. Write to me at kayak.jo@example.com",
+            "Took the kayak out at dawn, the paddle blade bites the water cleanly",
+            "Call me on +44 20 7946 0958 about my old kayak",
+            "Kayak touring is easier with a feathered paddle",
+            "Best paddle I have owned for sea kayak trips",
+        ];
+        var texts = reviews.Select(text => new { userId = "u-kayaker", kind = "review", text }).ToList();
+
+        (await shop.PostAsJsonAsync("/api/texts/batch", new { texts })).EnsureSuccessStatusCode();
+        var profile = await TestHost.WaitForProfileAsync(shop, "u-kayaker");
+        var recommended = await RecommendedAsync(shop, "u-kayaker", "sku-kayak-paddle");
+        var paddle = recommended.FirstOrDefault(i => i.ItemId == "sku-kayak-paddle");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(profile.Keywords.Take(3).Select(k => k.Term), Does.Contain("kayak"), string.Join(", ", profile.Keywords.Select(k => k.Term)));
+            Assert.That(profile.Keywords.Select(k => k.Term), Has.None.Contains("@").And.None.Contains("example").And.None.Contains("7946"));
+            Assert.That(profile.ProfileText, Does.Contain("kayak").And.Not.Contain("7946"));
+            Assert.That(profile.VocabularyVersion, Is.GreaterThan(0));
+            Assert.That(paddle, Is.Not.Null, string.Join("; ", recommended.Select(i => $"{i.ItemId}: {i.Reason}")));
+            Assert.That(paddle?.Sources, Does.Contain(Discounts.Core.Recommending.RecommendationFeatures.Content), "proposed for the word, not for being new");
+            Assert.That(paddle?.Reason, Does.Contain("kayak").Or.Contain("paddle"));
+        });
+    }
+
+    /// <summary>The user's top 10, read again until it holds <paramref name="expected"/> (the catalogue index takes in a new item in the background) or a minute passes.</summary>
+    private static async Task<IReadOnlyList<Discounts.Web.Features.Recommendations.GetRecommendations.Recommendation>> RecommendedAsync(
+        HttpClient client, string userId, string expected)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var result = await client.GetFromJsonAsync<Discounts.Web.Features.Recommendations.GetRecommendations.Result>(
+                $"/api/users/{userId}/recommendations?count=10", TestJson.Options);
+            if (result!.Items.Any(i => i.ItemId == expected) || waited.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                return result.Items;
+            }
+
+            await Task.Delay(500);
+        }
+    }
+
+    [Test]
     public async Task GetUserProfile_WhenUserUnknown_Returns404Problem()
     {
         using var client = TestHost.Client(ApiRole.Analyst);

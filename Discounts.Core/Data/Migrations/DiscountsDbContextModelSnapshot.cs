@@ -529,6 +529,37 @@ namespace Discounts.Core.Data.Migrations
                         });
                 });
 
+            modelBuilder.Entity("Discounts.Core.Domain.TextCorpusState", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CountedThroughTextId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Documents")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("NewTerms")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("TextModelVersion")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("VocabularyVersion")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("TextCorpus");
+                });
+
             modelBuilder.Entity("Discounts.Core.Domain.TextModelRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -572,6 +603,30 @@ namespace Discounts.Core.Data.Migrations
                         .IsUnique();
 
                     b.ToTable("TextModels");
+                });
+
+            modelBuilder.Entity("Discounts.Core.Domain.TextTerm", b =>
+                {
+                    b.Property<string>("Term")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT")
+                        .UseCollation("BINARY");
+
+                    b.Property<bool>("Admitted")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Documents")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UserBits")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Term");
+
+                    b.ToTable("TextTerms");
                 });
 
             modelBuilder.Entity("Discounts.Core.Domain.TrainingRun", b =>
@@ -702,6 +757,9 @@ namespace Discounts.Core.Data.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<int>("Version")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("VocabularyVersion")
                         .HasColumnType("INTEGER");
 
                     b.HasKey("UserId");

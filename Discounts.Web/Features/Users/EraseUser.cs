@@ -1,5 +1,6 @@
 using Discounts.Core.Data;
 using Discounts.Core.Domain;
+using Discounts.Core.Profiling;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
 using Mediator;
@@ -42,6 +43,7 @@ public static partial class EraseUser
             // Events of anyone pointing at these offers keep the event but lose the link.
             await db.Events.Where(e => e.OfferId != null && offerIds.Contains(e.OfferId.Value))
                 .ExecuteUpdateAsync(e => e.SetProperty(x => x.OfferId, (long?)null), cancellationToken);
+            await LiveVocabulary.ForgetUserAsync(db, userId, cancellationToken);
             var texts = await db.UserTexts.Where(t => t.UserId == userId).ExecuteDeleteAsync(cancellationToken);
             var events = await db.Events.Where(e => e.UserId == userId).ExecuteDeleteAsync(cancellationToken);
             var offers = await db.Offers.Where(o => o.UserId == userId).ExecuteDeleteAsync(cancellationToken);

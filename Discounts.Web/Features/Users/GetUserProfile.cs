@@ -15,6 +15,7 @@ public static class GetUserProfile
     /// <param name="UserId">The shop's id of the user.</param>
     /// <param name="Version">Grows with every rebuild of this profile; 0 while the first build is still queued.</param>
     /// <param name="TextModelVersion">The fitted vocabulary and topics the keywords and topics come from.</param>
+    /// <param name="VocabularyVersion">The state of the live document counts that weighted the keywords; it grows when a fit reseeds them or a new word enters the vocabulary.</param>
     /// <param name="UpdatedAt">When the profile was last built (UTC).</param>
     /// <param name="Keywords">The strongest TF-IDF terms of the user's texts; weights are L2-normalised over all their terms.</param>
     /// <param name="Topics">The user's strongest LDA topics, with each topic's top words.</param>
@@ -24,6 +25,7 @@ public static class GetUserProfile
         string UserId,
         int Version,
         string TextModelVersion,
+        long VocabularyVersion,
         DateTime? UpdatedAt,
         IReadOnlyList<WeightedTerm> Keywords,
         IReadOnlyList<UserTopic> Topics,
@@ -44,13 +46,14 @@ public static class GetUserProfile
             var profile = await db.Profiles.AsNoTracking().FirstOrDefaultAsync(p => p.UserId == user.Id, cancellationToken);
             if (profile is null)
             {
-                return new Result(query.Id, 0, "", null, [], [], BehaviourFigures.Empty, "");
+                return new Result(query.Id, 0, "", 0, null, [], [], BehaviourFigures.Empty, "");
             }
 
             return new Result(
                 query.Id,
                 profile.Version,
                 profile.TextModelVersion,
+                profile.VocabularyVersion,
                 profile.UpdatedAt,
                 JsonSerializer.Deserialize<List<WeightedTerm>>(profile.KeywordsJson, ProfileJson.Options) ?? [],
                 JsonSerializer.Deserialize<List<UserTopic>>(profile.TopicsJson, ProfileJson.Options) ?? [],
@@ -64,7 +67,7 @@ public static class GetUserProfile
                 TypedResults.Ok(await sender.Send(new Query(id), cancellationToken)))
             .WithName("GetUserProfile")
             .WithSummary("Read a user's profile: keywords, topics and behavioural figures")
-            .WithDescription("Keywords are TF-IDF terms of the user's texts, topics their LDA mixture with each topic's top words; "
+            .WithDescription("Keywords are TF-IDF terms of the user's texts, weighted by live document counts so a word the shop has never seen counts at once; topics their LDA mixture with each topic's top words; "
                              + "behaviour holds recency, frequency, spend in cents, category affinity, discount taking, price sensitivity and churn risk.")
             .RequireAuthorization(Policies.Profiles)
             .ProducesProblem(StatusCodes.Status404NotFound)

@@ -552,6 +552,37 @@ namespace Discounts.Core.Data.Migrations.Postgres
                         });
                 });
 
+            modelBuilder.Entity("Discounts.Core.Domain.TextCorpusState", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("CountedThroughTextId")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("Documents")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("NewTerms")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("TextModelVersion")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .UseCollation("C");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("VocabularyVersion")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("TextCorpus");
+                });
+
             modelBuilder.Entity("Discounts.Core.Domain.TextModelRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -597,6 +628,30 @@ namespace Discounts.Core.Data.Migrations.Postgres
                         .IsUnique();
 
                     b.ToTable("TextModels");
+                });
+
+            modelBuilder.Entity("Discounts.Core.Domain.TextTerm", b =>
+                {
+                    b.Property<string>("Term")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .UseCollation("C");
+
+                    b.Property<bool>("Admitted")
+                        .HasColumnType("boolean");
+
+                    b.Property<int>("Documents")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("UserBits")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Term");
+
+                    b.ToTable("TextTerms");
                 });
 
             modelBuilder.Entity("Discounts.Core.Domain.TrainingRun", b =>
@@ -732,6 +787,9 @@ namespace Discounts.Core.Data.Migrations.Postgres
 
                     b.Property<int>("Version")
                         .HasColumnType("integer");
+
+                    b.Property<long>("VocabularyVersion")
+                        .HasColumnType("bigint");
 
                     b.HasKey("UserId");
 
