@@ -17,12 +17,14 @@ switch (verb)
         return await ImportVerb.RunAsync(args[1..]);
     case "benchmark-profiles":
         return await BenchmarkProfilesVerb.RunAsync(args[1..]);
+    case "benchmark-refresh":
+        return RunVerb(() => BenchmarkRefreshVerb.RunAsync(args[1..]).GetAwaiter().GetResult());
     case "evaluate-ranking":
         return RunVerb(() => EvaluateRankingVerb.Run(args[1..]));
     case "evaluate-blend":
         return RunVerb(() => EvaluateBlendVerb.Run(args[1..]));
     default:
-        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default), import, evaluate-ranking, evaluate-blend, evaluate-uplift, benchmark-bert, benchmark-profiles.");
+        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default), import, evaluate-ranking, evaluate-blend, evaluate-uplift, benchmark-bert, benchmark-profiles, benchmark-refresh.");
         return 2;
 }
 

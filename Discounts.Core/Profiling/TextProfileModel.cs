@@ -251,7 +251,8 @@ public sealed class TextProfileModel
         var metadata = JsonSerializer.Deserialize<TextModelMetadata>(File.ReadAllText(Path.Combine(directory, version + ".json")), MetadataJson)
                        ?? throw new InvalidDataException($"Text model {version} has no metadata.");
         var ml = new MLContext(metadata.Options.Seed);
-        var transformer = ml.Model.Load(Path.Combine(directory, version + ".zip"), out _);
+        // Loading the LDA transformer starts LightLDA, which announces its threads on stdout.
+        var transformer = NativeStdout.ToStderr(() => ml.Model.Load(Path.Combine(directory, version + ".zip"), out _));
         var inferencePath = Path.Combine(directory, version + InferenceSuffix);
         return new TextProfileModel(ml, transformer, metadata, File.Exists(inferencePath) ? TopicInference.Load(inferencePath) : null);
     }
