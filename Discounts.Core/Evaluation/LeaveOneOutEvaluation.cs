@@ -1,12 +1,4 @@
-using Discounts.Core.Ranking;
-
 namespace Discounts.Core.Evaluation;
-
-public enum LeaveOneOutTarget
-{
-    Validation,
-    Test,
-}
 
 /// <summary>Hit rate (= recall with one target) and NDCG at each cutoff, averaged over the users evaluated.</summary>
 public sealed record RankingMetrics(int Users, IReadOnlyDictionary<int, double> HitRate, IReadOnlyDictionary<int, double> Ndcg);
@@ -67,49 +59,6 @@ public static class LeaveOneOutEvaluation
         }
 
         return rank;
-    }
-
-    public static RankingMetrics Evaluate(
-        CandidateSource model, IReadOnlyList<LeaveOneOutUser> users, LeaveOneOutTarget target, IReadOnlyList<int> cutoffs)
-    {
-        var metrics = new RankingMetricsAccumulator(cutoffs);
-        foreach (var rank in Ranks(model, users, target))
-        {
-            metrics.Add(rank);
-        }
-
-        return metrics.Result();
-    }
-
-    /// <summary>The target's rank for each user, in order.</summary>
-    public static int[] Ranks(CandidateSource model, IReadOnlyList<LeaveOneOutUser> users, LeaveOneOutTarget target)
-    {
-        var ranks = new int[users.Count];
-        Parallel.For(
-            0,
-            users.Count,
-            () => (Scores: new float[model.ItemCount], Masked: new bool[model.ItemCount]),
-            (u, _, buffers) =>
-            {
-                var user = users[u];
-                var (history, item) = target == LeaveOneOutTarget.Test ? (user.TestHistory, user.TestTarget) : (user.ValidHistory, user.ValidTarget);
-                Array.Clear(buffers.Scores);
-                model.AddScores(history, 1f, buffers.Scores);
-                foreach (var earlier in history)
-                {
-                    buffers.Masked[earlier] = true;
-                }
-
-                ranks[u] = Rank(buffers.Scores, item, buffers.Masked);
-                foreach (var earlier in history)
-                {
-                    buffers.Masked[earlier] = false;
-                }
-
-                return buffers;
-            },
-            _ => { });
-        return ranks;
     }
 
     /// <summary>A fixed pseudo-random order of user positions, so that a bounded run always evaluates the same users.</summary>

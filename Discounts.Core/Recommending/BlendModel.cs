@@ -171,14 +171,19 @@ public static class LogisticBlendFitter
 
     private static List<Candidate> Candidates(int iterations)
     {
+        // The search starts from the same softmax fits the softmax candidates make on the same fold: fitted once.
+        var fits = new Dictionary<(IReadOnlyList<FitGroup> Train, double Penalty), double[]>();
+        double[] Softmax(IReadOnlyList<FitGroup> train, double penalty) =>
+            fits.TryGetValue((train, penalty), out var known) ? known : fits[(train, penalty)] = Listwise(train, penalty, iterations).Weights;
+
         var candidates = RecommendationFeatures.Names.Select((name, f) => new Candidate($"{name} alone", _ => BlendRanking.Alone(f), Single: true)).ToList();
         candidates.AddRange(Penalties.Select(penalty => new Candidate(FormattableString.Invariant($"softmax l2={penalty:G2}"),
-            train => Listwise(train, penalty, iterations).Weights)));
+            train => Softmax(train, penalty))));
         // The search starts from whichever simpler candidate ranks the training folds best, a single source included,
         // so it refines the strongest signal with small weights on the others rather than replacing it.
         candidates.Add(new Candidate("HR/NDCG search", train =>
         {
-            var start = Penalties.Select(penalty => Listwise(train, penalty, iterations).Weights)
+            var start = Penalties.Select(penalty => Softmax(train, penalty))
                 .Concat(Enumerable.Range(0, RecommendationFeatures.Count).Select(BlendRanking.Alone))
                 .MaxBy(w => BlendRanking.Objective(BlendRanking.Measure(train, w)))!;
             return BlendRanking.Search(train, start);
@@ -216,61 +221,35 @@ public static class LogisticBlendFitter
         }
 
         var penalty = Math.Max(l2, 1e-6) * useful.Count;
+        var gate = new Lock();
         for (var iteration = 0; iteration < Math.Min(iterations, 100); iteration++)
         {
             var gradient = new double[features];
             var hessian = new double[features, features];
-            foreach (var group in useful)
-            {
-                var n = group.Features.Count;
-                var scores = new double[n];
-                var max = double.MinValue;
-                for (var c = 0; c < n; c++)
+            // Groups add up independently: each thread sums its share, then adds it to the total once.
+            Parallel.For(
+                0,
+                useful.Count,
+                () => (Gradient: new double[features], Hessian: new double[features, features]),
+                (g, _, partial) =>
                 {
-                    for (var f = 0; f < features; f++)
+                    AddListwiseTerms(useful[g], weights, partial.Gradient, partial.Hessian);
+                    return partial;
+                },
+                partial =>
+                {
+                    lock (gate)
                     {
-                        scores[c] += weights[f] * group.Features[c][f];
-                    }
-
-                    max = Math.Max(max, scores[c]);
-                }
-
-                var total = 0.0;
-                for (var c = 0; c < n; c++)
-                {
-                    scores[c] = Math.Exp(scores[c] - max);
-                    total += scores[c];
-                }
-
-                var mean = new double[features];
-                for (var c = 0; c < n; c++)
-                {
-                    var p = scores[c] / total;
-                    for (var f = 0; f < features; f++)
-                    {
-                        mean[f] += p * group.Features[c][f];
-                    }
-                }
-
-                var positives = group.Labels.Count(l => l);
-                for (var c = 0; c < n; c++)
-                {
-                    var p = scores[c] / total;
-                    for (var i = 0; i < features; i++)
-                    {
-                        var di = group.Features[c][i] - mean[i];
-                        if (group.Labels[c])
+                        for (var i = 0; i < features; i++)
                         {
-                            gradient[i] -= group.Features[c][i] - mean[i];
-                        }
-
-                        for (var j = 0; j <= i; j++)
-                        {
-                            hessian[i, j] += positives * p * di * (group.Features[c][j] - mean[j]);
+                            gradient[i] += partial.Gradient[i];
+                            for (var j = 0; j <= i; j++)
+                            {
+                                hessian[i, j] += partial.Hessian[i, j];
+                            }
                         }
                     }
-                }
-            }
+                });
 
             for (var i = 0; i < features; i++)
             {
@@ -298,6 +277,60 @@ public static class LogisticBlendFitter
         }
 
         return (weights, Intercept(groups, weights));
+    }
+
+    /// <summary>One group's share of the conditional logit's gradient and (lower-triangle) Hessian at <paramref name="weights"/>.</summary>
+    private static void AddListwiseTerms(FitGroup group, double[] weights, double[] gradient, double[,] hessian)
+    {
+        var features = weights.Length;
+        var n = group.Features.Count;
+        var scores = new double[n];
+        var max = double.MinValue;
+        for (var c = 0; c < n; c++)
+        {
+            for (var f = 0; f < features; f++)
+            {
+                scores[c] += weights[f] * group.Features[c][f];
+            }
+
+            max = Math.Max(max, scores[c]);
+        }
+
+        var total = 0.0;
+        for (var c = 0; c < n; c++)
+        {
+            scores[c] = Math.Exp(scores[c] - max);
+            total += scores[c];
+        }
+
+        var mean = new double[features];
+        for (var c = 0; c < n; c++)
+        {
+            var p = scores[c] / total;
+            for (var f = 0; f < features; f++)
+            {
+                mean[f] += p * group.Features[c][f];
+            }
+        }
+
+        var positives = group.Labels.Count(l => l);
+        for (var c = 0; c < n; c++)
+        {
+            var p = scores[c] / total;
+            for (var i = 0; i < features; i++)
+            {
+                var di = group.Features[c][i] - mean[i];
+                if (group.Labels[c])
+                {
+                    gradient[i] -= di;
+                }
+
+                for (var j = 0; j <= i; j++)
+                {
+                    hessian[i, j] += positives * p * di * (group.Features[c][j] - mean[j]);
+                }
+            }
+        }
     }
 
     /// <summary>The intercept that makes the mean score match the share of positives, for fixed weights (1-D Newton).</summary>
@@ -487,64 +520,70 @@ public static class BlendRanking
     public static (bool Hit, double Ndcg)[] MeasureEach(IReadOnlyList<FitGroup> groups, IReadOnlyList<double> weights)
     {
         var result = new (bool Hit, double Ndcg)[groups.Count];
-        var top = new int[Cutoff];
-        var topScores = new double[Cutoff];
-        for (var g = 0; g < groups.Count; g++)
+        // Groups are independent; thousands of them (offline replays) make the search's thousands of measures the fit's cost.
+        Parallel.For(0, groups.Count, new ParallelOptions { MaxDegreeOfParallelism = groups.Count < 256 ? 1 : -1 }, g => result[g] = MeasureOne(groups[g], weights));
+        return result;
+    }
+
+    private static (bool Hit, double Ndcg) MeasureOne(FitGroup group, IReadOnlyList<double> weights)
+    {
+        Span<int> top = stackalloc int[Cutoff];
+        Span<double> topScores = stackalloc double[Cutoff];
+        var kept = 0;
+        for (var c = 0; c < group.Features.Count; c++)
         {
-            var group = groups[g];
-            var kept = 0;
-            for (var c = 0; c < group.Features.Count; c++)
+            var row = group.Features[c];
+            var score = 0.0;
+            for (var f = 0; f < weights.Count; f++)
             {
-                var row = group.Features[c];
-                var score = 0.0;
-                for (var f = 0; f < weights.Count; f++)
-                {
-                    score += weights[f] * row[f];
-                }
-
-                // Strictly greater: an equal score keeps the earlier candidate ahead, as a stable sort would.
-                if (kept == Cutoff && score <= topScores[Cutoff - 1])
-                {
-                    continue;
-                }
-
-                var position = Math.Min(kept, Cutoff - 1);
-                while (position > 0 && topScores[position - 1] < score)
-                {
-                    top[position] = top[position - 1];
-                    topScores[position] = topScores[position - 1];
-                    position--;
-                }
-
-                top[position] = c;
-                topScores[position] = score;
-                kept = Math.Min(kept + 1, Cutoff);
+                score += weights[f] * row[f];
             }
 
-            var positives = group.Labels.Count(l => l);
-            if (positives == 0)
+            // Strictly greater: an equal score keeps the earlier candidate ahead, as a stable sort would.
+            if (kept == Cutoff && score <= topScores[Cutoff - 1])
             {
                 continue;
             }
 
-            double dcg = 0, ideal = 0;
-            for (var r = 0; r < kept; r++)
+            var position = Math.Min(kept, Cutoff - 1);
+            while (position > 0 && topScores[position - 1] < score)
             {
-                if (group.Labels[top[r]])
-                {
-                    dcg += 1 / Math.Log2(r + 2);
-                }
+                top[position] = top[position - 1];
+                topScores[position] = topScores[position - 1];
+                position--;
             }
 
-            for (var r = 0; r < Math.Min(positives, Cutoff); r++)
-            {
-                ideal += 1 / Math.Log2(r + 2);
-            }
-
-            result[g] = (dcg > 0, dcg / ideal);
+            top[position] = c;
+            topScores[position] = score;
+            kept = Math.Min(kept + 1, Cutoff);
         }
 
-        return result;
+        var positives = 0;
+        foreach (var label in group.Labels)
+        {
+            positives += label ? 1 : 0;
+        }
+
+        if (positives == 0)
+        {
+            return default;
+        }
+
+        double dcg = 0, ideal = 0;
+        for (var r = 0; r < kept; r++)
+        {
+            if (group.Labels[top[r]])
+            {
+                dcg += 1 / Math.Log2(r + 2);
+            }
+        }
+
+        for (var r = 0; r < Math.Min(positives, Cutoff); r++)
+        {
+            ideal += 1 / Math.Log2(r + 2);
+        }
+
+        return (dcg > 0, dcg / ideal);
     }
 
     public static double Objective((double HitRate, double Ndcg) measured) => measured.HitRate + measured.Ndcg;

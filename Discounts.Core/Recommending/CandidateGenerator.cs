@@ -57,8 +57,11 @@ public sealed class Candidate(int item)
     /// <summary>Indexed as <see cref="RecommendationFeatures.Names"/>.</summary>
     public float[] Features { get; } = new float[RecommendationFeatures.Count];
 
-    /// <summary>The history item that co-occurs most strongly with this one, or -1.</summary>
+    /// <summary>The history item through which a behaviour graph source proposed this one, or -1.</summary>
     public int Anchor { get; set; } = -1;
+
+    /// <summary>The history item whose text is most like this one's, or -1.</summary>
+    public int TextAnchor { get; set; } = -1;
 
     /// <summary>The interest term that matched this item's text most strongly.</summary>
     public string? Term { get; set; }
@@ -72,15 +75,12 @@ public sealed class Candidate(int item)
 }
 
 /// <summary>
-/// Gathers candidates from every source for one user and fills their features. Each source proposes its best
-/// <see cref="RecommendationOptions.CandidatesPerSource"/> items, scored relative to its own best (1), so the blend
-/// compares sources on one scale. Already-bought items outside consumable categories are dropped.
+/// Gathers candidates from every <see cref="CandidateSource"/> for one user and fills their features. Each source
+/// proposes its best <see cref="RecommendationOptions.CandidatesPerSource"/> items. Already-bought items outside
+/// consumable categories are dropped.
 /// </summary>
 public static class CandidateGenerator
 {
-    public const int CoOccurrenceHistoryItems = 5;
-    public const float CoOccurrenceRecencyDecay = 0.7f;
-
     public static List<Candidate> Generate(CatalogueIndex index, UserSignals user, ItemMatrix? matrix, int perSource) =>
         Generate(index, user.History, user.Bought, FromProfile(index, user.Interests, user.Vector, matrix, perSource), perSource);
 
@@ -88,23 +88,19 @@ public static class CandidateGenerator
     public static List<Candidate> Generate(CatalogueIndex index, IReadOnlyList<int> history, IReadOnlySet<int> bought, ProfileCandidates profile, int perSource)
     {
         var candidates = CandidateSet.For(index.Count);
-        AddCoOccurrence(index, history, perSource, candidates);
-        foreach (var pick in profile.Content)
+        var user = new UserContext(history, bought, profile);
+        foreach (var source in CandidateSource.All)
         {
-            var candidate = candidates.Get(pick.Item);
-            candidate.Features[RecommendationFeatures.ContentIndex] = pick.Score;
-            candidate.Term = pick.Term;
+            source.Propose(index, user, perSource, candidates);
         }
 
-        foreach (var pick in profile.Nearest)
+        var kept = candidates.TakeInItemOrder(item => !bought.Contains(item) || index.ConsumableCategory[index.CategoryOf[item]]);
+        foreach (var candidate in kept)
         {
-            candidates.Get(pick.Item).Features[RecommendationFeatures.EmbeddingIndex] = pick.Score;
+            candidate.Features[RecommendationFeatures.PopularityIndex] = index.Popularity[candidate.Item];
         }
 
-        AddList(index.PopularList, index.Popularity, RecommendationFeatures.PopularIndex, candidates);
-        AddList(index.TrendingList, index.Trending, RecommendationFeatures.TrendingIndex, candidates);
-        AddList(index.NewList, index.Newness, RecommendationFeatures.NewIndex, candidates);
-        return candidates.TakeInItemOrder(item => !bought.Contains(item) || index.ConsumableCategory[index.CategoryOf[item]]);
+        return kept;
     }
 
     /// <summary>
@@ -116,44 +112,10 @@ public static class CandidateGenerator
             vector is not null && matrix is not null && matrix.Dimension == vector.Length ? Nearest(index, vector, matrix, perSource) : [],
             interests.Count > 0, vector);
 
-    /// <summary>Neighbours of the user's last items in the co-occurrence graph; the most recent item counts most.</summary>
-    private static void AddCoOccurrence(CatalogueIndex index, IReadOnlyList<int> history, int perSource, CandidateSet candidates)
-    {
-        var scores = Accumulator.For(index.Count);
-        var weight = 1f;
-        Span<int> seen = stackalloc int[CoOccurrenceHistoryItems];
-        var anchors = 0;
-        for (var position = history.Count - 1; position >= 0 && anchors < CoOccurrenceHistoryItems; position--)
-        {
-            var anchor = history[position];
-            if (seen[..anchors].Contains(anchor))
-            {
-                continue;
-            }
-
-            seen[anchors++] = anchor;
-            var neighbours = index.Graph.Neighbours(anchor);
-            var weights = index.Graph.NeighbourWeights(anchor);
-            for (var i = 0; i < neighbours.Length; i++)
-            {
-                scores.Add(neighbours[i], weight * weights[i], anchor);
-            }
-
-            weight *= CoOccurrenceRecencyDecay;
-        }
-
-        foreach (var (item, score, anchor) in scores.TakeTop(perSource))
-        {
-            var candidate = candidates.Get(item);
-            candidate.Features[RecommendationFeatures.CoOccurrenceIndex] = score;
-            candidate.Anchor = anchor;
-        }
-    }
-
     /// <summary>Items whose text carries the user's keywords and topic words, by TF-IDF.</summary>
     private static List<ProfilePick> Content(CatalogueIndex index, IReadOnlyList<WeightedTerm> interests, int perSource)
     {
-        var scores = Accumulator.For(index.Count);
+        var scores = ScoreAccumulator.For(index.Count);
         for (var term = 0; term < interests.Count; term++)
         {
             var interest = interests[term];
@@ -219,190 +181,5 @@ public static class CandidateGenerator
         }
 
         return picks;
-    }
-
-    private static void AddList(IReadOnlyList<int> list, float[] scores, int feature, CandidateSet candidates)
-    {
-        if (list.Count == 0)
-        {
-            return;
-        }
-
-        var max = scores[list[0]];
-        foreach (var item in list)
-        {
-            candidates.Get(item).Features[feature] = scores[item] / max;
-        }
-    }
-
-    /// <summary>
-    /// The candidates of one ranking by catalogue row: a dense array and a bit per row, reused by the thread
-    /// (generation never awaits). Reading the bits in order gives the candidates in item order without a sort.
-    /// </summary>
-    private sealed class CandidateSet
-    {
-        [ThreadStatic]
-        private static CandidateSet? current;
-
-        private Candidate?[] byItem = [];
-        private ulong[] present = [];
-        private bool taken = true;
-
-        /// <summary>Left clean by <see cref="TakeInItemOrder"/>; cleaned here only when a ranking threw before taking.</summary>
-        public static CandidateSet For(int items)
-        {
-            var set = current ??= new CandidateSet();
-            if (!set.taken)
-            {
-                set.TakeInItemOrder(_ => false);
-            }
-
-            set.taken = false;
-            if (set.byItem.Length < items)
-            {
-                set.byItem = new Candidate?[items];
-                set.present = new ulong[(items + 63) / 64];
-            }
-
-            return set;
-        }
-
-        public Candidate Get(int item)
-        {
-            if (byItem[item] is not { } candidate)
-            {
-                byItem[item] = candidate = new Candidate(item);
-                present[item >> 6] |= 1UL << item;
-            }
-
-            return candidate;
-        }
-
-        /// <summary>The candidates that pass <paramref name="keep"/>, in item order, so everything downstream is deterministic; then clears itself.</summary>
-        public List<Candidate> TakeInItemOrder(Func<int, bool> keep)
-        {
-            var kept = new List<Candidate>();
-            for (var word = 0; word < present.Length; word++)
-            {
-                for (var bits = present[word]; bits != 0; bits &= bits - 1)
-                {
-                    var item = (word << 6) + System.Numerics.BitOperations.TrailingZeroCount(bits);
-                    if (keep(item))
-                    {
-                        kept.Add(byItem[item]!);
-                    }
-
-                    byItem[item] = null;
-                }
-
-                present[word] = 0;
-            }
-
-            taken = true;
-            return kept;
-        }
-    }
-
-    /// <summary>
-    /// One source's scores over catalogue rows, with the strongest single contribution's origin per item: dense arrays
-    /// reused by the thread (generation never awaits), so a request allocates nothing per touched item.
-    /// </summary>
-    private sealed class Accumulator
-    {
-        [ThreadStatic]
-        private static Accumulator? current;
-
-        private readonly List<int> touched = [];
-        private float[] scores = [];
-        private float[] strongestWeight = [];
-        private int[] strongest = [];
-
-        public static Accumulator For(int items)
-        {
-            var accumulator = current ??= new Accumulator();
-            if (accumulator.scores.Length < items)
-            {
-                accumulator.scores = new float[items];
-                accumulator.strongestWeight = new float[items];
-                accumulator.strongest = new int[items];
-            }
-
-            return accumulator;
-        }
-
-        public void Add(int item, float contribution, int origin)
-        {
-            if (scores[item] == 0 && strongestWeight[item] == 0 && strongest[item] == 0)
-            {
-                touched.Add(item);
-                strongest[item] = -1;
-            }
-
-            scores[item] += contribution;
-            if (contribution > strongestWeight[item])
-            {
-                strongestWeight[item] = contribution;
-                strongest[item] = origin;
-            }
-        }
-
-        /// <summary>
-        /// The best <paramref name="count"/> positive scores, best first (ties by item), each divided by the best so the
-        /// top one is 1; then clears itself. A bounded heap rather than a sort: on a large catalogue a common term
-        /// matches thousands of items, and only a few are kept.
-        /// </summary>
-        public (int Item, float Score, int Strongest)[] TakeTop(int count)
-        {
-            // The heap's minimum is the worst kept entry: lower score first, then higher item (which loses the tie-break).
-            var kept = new PriorityQueue<int, (int Item, float Score)>(count + 1, WorstFirst.Instance);
-            foreach (var item in touched)
-            {
-                var entry = (item, scores[item]);
-                if (!(entry.Item2 > 0))
-                {
-                    continue;
-                }
-
-                if (kept.Count < count)
-                {
-                    kept.Enqueue(item, entry);
-                }
-                else if (kept.TryPeek(out _, out var worst) && WorstFirst.Instance.Compare(entry, worst) > 0)
-                {
-                    kept.DequeueEnqueue(item, entry);
-                }
-            }
-
-            var top = new (int Item, float Score, int Strongest)[kept.Count];
-            for (var i = top.Length - 1; kept.TryDequeue(out var item, out _); i--)
-            {
-                top[i] = (item, scores[item], strongest[item]);
-            }
-
-            var best = top.Length == 0 ? 1 : top[0].Score;
-            for (var i = 0; i < top.Length; i++)
-            {
-                top[i].Score /= best;
-            }
-
-            foreach (var item in touched)
-            {
-                (scores[item], strongestWeight[item], strongest[item]) = (0, 0, 0);
-            }
-
-            touched.Clear();
-            return top;
-        }
-    }
-
-    private sealed class WorstFirst : IComparer<(int Item, float Score)>
-    {
-        public static readonly WorstFirst Instance = new();
-
-        public int Compare((int Item, float Score) x, (int Item, float Score) y)
-        {
-            var byScore = x.Score.CompareTo(y.Score);
-            return byScore != 0 ? byScore : y.Item.CompareTo(x.Item);
-        }
     }
 }

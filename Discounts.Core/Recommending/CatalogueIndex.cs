@@ -1,6 +1,5 @@
 using Discounts.Core.Domain;
 using Discounts.Core.Profiling;
-using Discounts.Core.Ranking;
 
 namespace Discounts.Core.Recommending;
 
@@ -15,6 +14,15 @@ public sealed record ActivityRow(long UserId, long ItemId, EventKind Kind, DateT
 /// read-only by every request: item rows, the co-occurrence graph, the popular, trending and new lists, and an
 /// inverted TF-IDF index of item texts. It is rebuilt whole in the background and swapped by reference.
 /// </summary>
+/// <summary>Which item graph an item-graph source walks.</summary>
+public enum ItemGraphKind
+{
+    Sequential,
+    WholeHistory,
+    TwoStep,
+    Text,
+}
+
 public sealed class CatalogueIndex
 {
     /// <summary>How much each kind of interaction counts towards popularity: a purchase says the most.</summary>
@@ -23,12 +31,20 @@ public sealed class CatalogueIndex
         [EventKind.View] = 0.1f, [EventKind.Click] = 0.3f, [EventKind.Cart] = 0.5f, [EventKind.Purchase] = 1f,
     };
 
+    /// <summary>Co-occurrence over whole histories: pairs up to this far apart count, each alike.</summary>
+    private static readonly CoOccurrenceOptions WholeHistory = new(Window: 50, WeightByDistance: false, ReverseWeight: 1f, PopularityExponent: 0.5f);
+
+    private const int TwoStepNeighbours = 100;
+
     private CatalogueIndex(
-        CatalogueItems catalogue, bool[] consumable, ItemGraph graph, float[] popularity, float[] trending, float[] newness, int listLength, DateTime asOf)
+        CatalogueItems catalogue, bool[] consumable, ItemGraph graph, ItemGraph wholeHistoryGraph, float[] popularity, float[] trending, float[] newness,
+        int listLength, DateTime asOf)
     {
         Catalogue = catalogue;
         ConsumableCategory = consumable;
         Graph = graph;
+        WholeHistoryGraph = wholeHistoryGraph;
+        TwoStepGraph = graph.TwoStep(TwoStepNeighbours);
         Popularity = popularity;
         Trending = trending;
         Newness = newness;
@@ -52,7 +68,23 @@ public sealed class CatalogueIndex
     /// <summary>Per category index: whether items already bought in it may be recommended again.</summary>
     public bool[] ConsumableCategory { get; }
 
+    /// <summary>Sequential co-occurrence: items a few positions apart in users' histories.</summary>
     public ItemGraph Graph { get; }
+
+    /// <summary>Co-occurrence anywhere in the same history.</summary>
+    public ItemGraph WholeHistoryGraph { get; }
+
+    /// <summary>Two steps along <see cref="Graph"/>: items next to the history's neighbours.</summary>
+    public ItemGraph TwoStepGraph { get; }
+
+    public ItemGraph GraphOf(ItemGraphKind kind) => kind switch
+    {
+        ItemGraphKind.Sequential => Graph,
+        ItemGraphKind.WholeHistory => WholeHistoryGraph,
+        ItemGraphKind.TwoStep => TwoStepGraph,
+        ItemGraphKind.Text => Catalogue.TextGraph,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
 
     /// <summary>Per item, all-time weighted interactions scaled so the most popular item is 1.</summary>
     public float[] Popularity { get; }
@@ -115,7 +147,9 @@ public sealed class CatalogueIndex
 
         ScaleToOne(popularity);
         ScaleToOne(trending);
-        var graph = ItemGraph.CoOccurrence(sequences.Values.Select(Ordered), items.Length, new CoOccurrenceOptions());
+        var ordered = sequences.Values.Select(Ordered).ToList();
+        var graph = ItemGraph.CoOccurrence(ordered, items.Length, new CoOccurrenceOptions());
+        var wholeHistoryGraph = ItemGraph.CoOccurrence(ordered, items.Length, WholeHistory);
 
         var newness = new float[items.Length];
         for (var i = 0; i < items.Length; i++)
@@ -127,7 +161,7 @@ public sealed class CatalogueIndex
             }
         }
 
-        return new CatalogueIndex(built, consumable, graph, popularity, trending, newness, options.CandidatesPerSource, asOf);
+        return new CatalogueIndex(built, consumable, graph, wholeHistoryGraph, popularity, trending, newness, options.CandidatesPerSource, asOf);
     }
 
     /// <summary>A user's items oldest first, with immediate repeats (a view then a purchase of the same item) merged.</summary>
@@ -175,9 +209,12 @@ public sealed class CatalogueItems
     private readonly Dictionary<long, int> rowOf;
     private readonly Dictionary<string, (int Item, float Weight)[]> postings;
 
-    private CatalogueItems(CatalogueRow[] rows, Dictionary<long, int> rowOf, string[] categories, int[] categoryOf, Dictionary<string, (int Item, float Weight)[]> postings)
+    private CatalogueItems(
+        CatalogueRow[] rows, Dictionary<long, int> rowOf, string[] categories, int[] categoryOf, Dictionary<string, (int Item, float Weight)[]> postings,
+        ItemGraph textGraph)
     {
         Rows = rows;
+        TextGraph = textGraph;
         this.rowOf = rowOf;
         Categories = categories;
         CategoryOf = categoryOf;
@@ -195,6 +232,9 @@ public sealed class CatalogueItems
     public RecommendationReasons Reasons { get; }
 
     public int TermCount => postings.Count;
+
+    /// <summary>Item-to-item similarity of titles, categories and brands: links items no one has bought together yet.</summary>
+    public ItemGraph TextGraph { get; }
 
     public int? RowOf(long itemId) => rowOf.TryGetValue(itemId, out var row) ? row : null;
 
@@ -232,7 +272,8 @@ public sealed class CatalogueItems
         var categories = items.Select(i => i.Category).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         var categoryIds = categories.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
         var categoryOf = items.Select(i => categoryIds[i.Category]).ToArray();
-        return new CatalogueItems(items, rowOf, categories, categoryOf, TextPostings(items));
+        var textGraph = TextSimilarity.Graph(items.Select(i => $"{i.Title} {i.Category} {i.Brand}").ToList());
+        return new CatalogueItems(items, rowOf, categories, categoryOf, TextPostings(items), textGraph);
     }
 
     /// <summary>TF-IDF of each item's title, category, brand and description (the profile tokenizer, so terms match), L2-normalised.</summary>

@@ -14,6 +14,7 @@ public sealed class RecommendationReasons
 
     private readonly CatalogueItems catalogue;
     private readonly string?[] boughtWith;
+    private readonly string?[] similarTo;
     private readonly string[] closeToProfile;
     private readonly string[] trending;
     private readonly string[] isNew;
@@ -26,6 +27,7 @@ public sealed class RecommendationReasons
     {
         this.catalogue = catalogue;
         boughtWith = new string?[catalogue.Rows.Length];
+        similarTo = new string?[catalogue.Rows.Length];
         closeToProfile = PerCategory(category => $"close to what your profile says you like in {category}");
         trending = PerCategory(category => $"popular in {category} this week");
         isNew = PerCategory(category => $"new in {category}");
@@ -39,7 +41,9 @@ public sealed class RecommendationReasons
         return strongestSource switch
         {
             // Two threads may both build the same anchor's sentence; either copy is right.
-            RecommendationFeatures.CoOccurrenceIndex when candidate.Anchor >= 0 =>
+            _ when RecommendationFeatures.IsTextGraph(strongestSource) && candidate.TextAnchor >= 0 =>
+                similarTo[candidate.TextAnchor] ??= $"similar to '{Short(catalogue.Rows[candidate.TextAnchor].Title)}'",
+            _ when RecommendationFeatures.IsItemGraph(strongestSource) && candidate.Anchor >= 0 =>
                 boughtWith[candidate.Anchor] ??= $"often bought with '{Short(catalogue.Rows[candidate.Anchor].Title)}'",
             RecommendationFeatures.ContentIndex when candidate.Term is { } term => Interest(term),
             RecommendationFeatures.EmbeddingIndex => closeToProfile[category],

@@ -7,7 +7,7 @@ namespace Discounts.Tests.Web;
 public sealed class EvaluateRankingVerbTests
 {
     [Test]
-    public void Run_WhenS3RecFile_PrintsOneJsonLineWithBlendAndBaselines()
+    public void Run_WhenS3RecFile_PrintsOneJsonLineWithTheServedBlendAndEachSourceAlone()
     {
         var path = Path.Combine(Path.GetTempPath(), $"ranking-verb-{Guid.NewGuid():N}.txt");
 
@@ -38,8 +38,9 @@ public sealed class EvaluateRankingVerbTests
             Assert.That(root.GetProperty("users").GetInt32(), Is.EqualTo(40));
             Assert.That(root.GetProperty("subset").GetBoolean(), Is.False);
             Assert.That(root.GetProperty("hr@5").GetDouble(), Is.GreaterThanOrEqualTo(0.9));
-            Assert.That(root.GetProperty("popularity").GetProperty("ndcg@10").GetDouble(), Is.LessThan(root.GetProperty("ndcg@10").GetDouble()));
-            Assert.That(root.GetProperty("cooccurrence-last3").GetProperty("hr@5").GetDouble(), Is.GreaterThanOrEqualTo(0.9));
+            Assert.That(root.GetProperty("sources").GetProperty("popular").GetProperty("ndcg@10").GetDouble(), Is.LessThan(root.GetProperty("ndcg@10").GetDouble()));
+            Assert.That(root.GetProperty("sources").GetProperty("cooccurrence").GetProperty("hr@5").GetDouble(), Is.GreaterThanOrEqualTo(0.9));
+            Assert.That(root.GetProperty("rules").GetProperty("historyExcluded").GetBoolean(), Is.True);
         });
     }
 

@@ -128,7 +128,7 @@ public static partial class FitRecommendationBlend
             var candidates = CandidateGenerator.Generate(index, new UserSignals(history, bought, interests, vectors[u]), matrix, candidatesPerSource);
             if (scorer is not null)
             {
-                GetRecommendations.AddBuyProbabilities(scorer, version, vectors[u], index, candidates);
+                RankingEngine.AddBuyProbabilities(scorer, version, vectors[u], index, candidates);
             }
 
             groups.Add(new FitGroup(candidates.Select(c => c.Features).ToList(), candidates.Select(c => after.Contains(c.Item)).ToList()));

@@ -117,24 +117,13 @@ public static class GetRecommendations
                 }
             }
 
-            var vector = profile.Vector;
-            var candidates = CandidateGenerator.Generate(index, history, bought, profile, options.Value.CandidatesPerSource);
+            var user = new UserContext(history, bought, profile);
+            var candidates = RankingEngine.Candidates(index, user, options.Value.CandidatesPerSource);
             phase = recommender.RecordPhase("candidates", phase);
-            AddBuyProbabilities(scorer, version, vector, index, candidates);
+            RankingEngine.AddBuyProbabilities(scorer, version, profile.Vector, index, candidates);
             phase = recommender.RecordPhase("scorer", phase);
-
-            // With nothing to personalise on, the blend (learned on users who have history or text) has no say: best
-            // sellers first, this week's as the tie-break.
-            var stranger = history.Count == 0 && !profile.HasInterests && vector is null;
-            foreach (var candidate in candidates)
-            {
-                candidate.Score = stranger
-                    ? (candidate.Features[RecommendationFeatures.PopularIndex] + 0.1 * candidate.Features[RecommendationFeatures.TrendingIndex]) / 1.1
-                    : blend.Score(candidate.Features);
-            }
-
-            var ranked = RankingOrder(candidates);
-            var chosen = Diversity.Apply(ranked, c => index.CategoryOf[c.Item], options.Value.MaxPerCategory, options.Value.DiversityWindow, query.Count);
+            var stranger = RankingEngine.IsStranger(user);
+            var chosen = RankingEngine.Order(index, candidates, blend, stranger, RankingRules.Serving(options.Value), query.Count);
             var items = new Recommendation[chosen.Count];
             var shown = new ShownItem[chosen.Count];
             for (var i = 0; i < chosen.Count; i++)
@@ -179,67 +168,6 @@ public static class GetRecommendations
         }
 
         private int QuoteChunk => Math.Max(1, discountingOptions.Value.MaxItemsPerQuote);
-    }
-
-    /// <summary>Fills each candidate's scorer feature with p(buy) (0 where it cannot score), as its percentile within the list, and its raw p.</summary>
-    public static void AddBuyProbabilities(IScorer scorer, ScorerVersion? version, float[]? vector, CatalogueIndex index, List<Candidate> candidates)
-    {
-        if (version is null || vector is null || candidates.Count == 0)
-        {
-            return;
-        }
-
-        var ids = new long[candidates.Count];
-        for (var i = 0; i < ids.Length; i++)
-        {
-            ids[i] = index.Items[candidates[i].Item].Id;
-        }
-
-        if (scorer.ScoreUserVector(version, vector, ids) is not { } scored)
-        {
-            return;
-        }
-
-        for (var i = 0; i < candidates.Count; i++)
-        {
-            var p = scored.Probabilities[i];
-            candidates[i].BuyProbability = float.IsFinite(p) ? p : null;
-            candidates[i].Features[RecommendationFeatures.ScorerIndex] = float.IsFinite(p) ? p : 0;
-        }
-
-        RecommendationFeatures.NormaliseScorer(candidates);
-    }
-
-    /// <summary>
-    /// Best score first, ties in item order. Sorted on value keys that carry the candidate's position, and the array of
-    /// candidates is built once afterwards: a comparison delegate over candidate objects cost 5 % of a ranking's CPU,
-    /// and moving object references during the sort costs a write barrier per move.
-    /// </summary>
-    private static Candidate[] RankingOrder(List<Candidate> candidates)
-    {
-        var keys = new RankKey[candidates.Count];
-        for (var i = 0; i < keys.Length; i++)
-        {
-            keys[i] = new RankKey(-candidates[i].Score, candidates[i].Item, i);
-        }
-
-        keys.AsSpan().Sort();
-        var ranked = new Candidate[keys.Length];
-        for (var i = 0; i < keys.Length; i++)
-        {
-            ranked[i] = candidates[keys[i].Position];
-        }
-
-        return ranked;
-    }
-
-    private readonly record struct RankKey(double NegativeScore, int Item, int Position) : IComparable<RankKey>
-    {
-        public int CompareTo(RankKey other)
-        {
-            var byScore = NegativeScore.CompareTo(other.NegativeScore);
-            return byScore != 0 ? byScore : Item.CompareTo(other.Item);
-        }
     }
 
     public static void Map(RouteGroupBuilder group) =>

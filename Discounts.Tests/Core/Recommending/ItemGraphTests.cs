@@ -1,8 +1,9 @@
-using Discounts.Core.Ranking;
+using Discounts.Core.Evaluation;
+using Discounts.Core.Recommending;
 
-namespace Discounts.Tests.Core.Ranking;
+namespace Discounts.Tests.Core.Recommending;
 
-public sealed class CandidateSourceTests
+public sealed class ItemGraphTests
 {
     [Test]
     public void CoOccurrence_WhenTunedOptions_WeighsByDistanceAndReverseAndDividesByPopularity()
@@ -34,44 +35,44 @@ public sealed class CandidateSourceTests
     }
 
     [Test]
-    public void ItemGraphSource_WhenHistoryIsLonger_UsesOnlyRecentItemsWithDecay()
+    public void ItemGraphSource_WhenHistoryIsLonger_UsesOnlyTheLastDistinctItemsWithDecay()
     {
-        var graph = ItemGraph.CoOccurrence([[0, 3], [1, 4], [2, 5]], itemCount: 6, CoOccurrenceOptions.Adjacent);
-        var source = new ItemGraphSource("test", graph, historyItems: 2, recencyDecay: 0.5f);
-        var scores = new float[6];
+        // Adjacent pairs 0→3, 1→4, 2→5 (and back, a half), learned as a shop's view sequences.
+        var data = new SequenceDataset("toy", 6, []);
+        var index = SequenceReplay.Index(data, [[0, 3], [1, 4], [2, 5]], new RecommendationOptions());
+        var lastThree = CandidateSource.All.Single(s => s.Feature == RecommendationFeatures.CoOccurrenceIndex);
+        var candidates = CandidateSet.For(index.Count);
 
-        source.AddScores([0, 1, 2], 2f, scores);
+        // Item 2 twice: repeats count once, so the last three distinct items are 2, 1 and 0.
+        lastThree.Propose(index, new UserContext([0, 1, 2, 2], new HashSet<int>(), ProfileCandidates.None), perSource: 10, candidates);
+        var scores = candidates.TakeInItemOrder(_ => true).ToDictionary(c => c.Item, c => (c.Features[RecommendationFeatures.CoOccurrenceIndex], c.Anchor));
 
-        // Item 2 (latest) → 5 with weight 2; item 1 → 4 with 2 × 0.5; item 0 is beyond the last two.
-        Assert.That(scores, Is.EqualTo(new[] { 0f, 0f, 0f, 0f, 1f, 2f }));
-    }
-
-    [Test]
-    public void Candidates_WhenAsked_ExcludeHistoryAndNameTheSource()
-    {
-        var popularity = new PopularitySource([[0, 1, 2], [1, 2], [2]], itemCount: 4);
-
-        var candidates = popularity.Candidates([2], count: 5);
-
-        Assert.That(candidates, Is.EqualTo(new[]
+        Assert.Multiple(() =>
         {
-            new ScoredCandidate(1, 2f / 3, "popularity"),
-            new ScoredCandidate(0, 1f / 3, "popularity"),
-        }));
+            Assert.That(scores.Keys, Is.EquivalentTo(new[] { 3, 4, 5 }));
+            Assert.That(scores[5], Is.EqualTo((1f, 2)), "the latest item's neighbour is the source's best");
+            Assert.That(scores[4].Item1, Is.EqualTo(0.5f).Within(1e-6), "one step back weighs half");
+            Assert.That(scores[3].Item1, Is.EqualTo(0.25f).Within(1e-6));
+            Assert.That(scores[3].Anchor, Is.EqualTo(0));
+        });
     }
 
     [Test]
-    public void BlendedSource_WhenSourcesHaveDifferentScales_NormalisesEachByItsMaximum()
+    public void SequenceReplay_WhenRanking_NeverRanksHistoryItemsAndMissesWhatNoSourceProposes()
     {
-        var forward = new ItemGraphSource("forward", ItemGraph.CoOccurrence([[0, 1], [0, 1], [0, 2]], 3, CoOccurrenceOptions.Adjacent), 1, 1f);
-        var popularity = new PopularitySource([[2], [2], [2], [1]], itemCount: 3);
-        var blend = new BlendedSource("blend", [forward, popularity], [1f, 0.5f]);
-        var scores = new float[3];
+        // Everyone walks 0 → 1 → 2 → 3; item 4 was never seen.
+        var data = new SequenceDataset("toy", 5, []);
+        var index = SequenceReplay.Index(data, [[0, 1, 2, 3], [0, 1, 2, 3], [1, 2, 3]], new RecommendationOptions());
+        var coOccurrence = new BlendModel("alone", "none", BlendRanking.Alone(RecommendationFeatures.CoOccurrenceIndex), 0);
 
-        blend.AddScores([0], 1f, scores);
+        var ranks = SequenceReplay.Ranks(index, [coOccurrence], [([0, 1], 2), ([0, 1], 1), ([0, 1], 4)], perSource: 10);
+        var candidates = SequenceReplay.Candidates(index, [0, 1], perSource: 10);
 
-        // forward: 1 → 2 counts, 2 → 1 count, normalised 1 and 0.5; popularity normalised: 0, 1/3, 1.
-        Assert.That(scores, Is.EqualTo(new[] { 0f, 1f + (0.5f / 3), 0.5f + 0.5f }).Within(1e-6));
+        Assert.Multiple(() =>
+        {
+            Assert.That(ranks[0], Is.EqualTo(new[] { 0, index.Count, index.Count }));
+            Assert.That(candidates.Select(c => c.Item), Has.None.EqualTo(0).And.None.EqualTo(1));
+        });
     }
 
     [Test]

@@ -1,4 +1,4 @@
-namespace Discounts.Core.Ranking;
+namespace Discounts.Core.Recommending;
 
 /// <summary>
 /// A sparse weighted item-to-item graph in compressed rows: the neighbours of item i are

@@ -1,7 +1,6 @@
 using Discounts.Core.Evaluation;
-using Discounts.Core.Ranking;
 
-namespace Discounts.Tests.Core.Ranking;
+namespace Discounts.Tests.Core.Evaluation;
 
 public sealed class LeaveOneOutEvaluationTests
 {
@@ -58,32 +57,6 @@ public sealed class LeaveOneOutEvaluationTests
             Assert.That(result.Ndcg[1], Is.EqualTo(0.25).Within(1e-12));
             Assert.That(result.Ndcg[5], Is.EqualTo(1.5 / 4).Within(1e-12));
             Assert.That(result.Ndcg[10], Is.EqualTo((1.5 + (1 / Math.Log2(9))) / 4).Within(1e-12));
-        });
-    }
-
-    [Test]
-    public void Evaluate_WhenModelIsPopularity_MasksHistoryAndUsesTheRightTarget()
-    {
-        // Training counts: item 0 ×3, item 1 ×2, item 2 ×1, item 3 ×0.
-        var popularity = new PopularitySource([[0, 1, 2], [0, 1], [0]], itemCount: 4);
-        LeaveOneOutUser[] users =
-        [
-            // Test: history {0, 2}, so item 1 ranks first among {1, 3}. Validation: item 2 ranks behind 1 (0 is masked).
-            new([0], [0], 2, [0, 2], 1),
-
-            // Test: item 3 has no count, behind 0 and 2 once 1 is masked.
-            new([1], [1], 0, [1, 0], 3),
-        ];
-
-        var test = LeaveOneOutEvaluation.Ranks(popularity, users, LeaveOneOutTarget.Test);
-        var validation = LeaveOneOutEvaluation.Ranks(popularity, users, LeaveOneOutTarget.Validation);
-
-        Assert.Multiple(() =>
-        {
-            Assert.That(test, Is.EqualTo(new[] { 0, 1 }));
-            Assert.That(validation, Is.EqualTo(new[] { 1, 0 }));
-            var metrics = LeaveOneOutEvaluation.Evaluate(popularity, users, LeaveOneOutTarget.Test, [1]);
-            Assert.That(metrics.HitRate[1], Is.EqualTo(0.5));
         });
     }
 

@@ -1,7 +1,7 @@
 using System.IO.Compression;
 using Discounts.Core.Evaluation;
 
-namespace Discounts.Tests.Core.Ranking;
+namespace Discounts.Tests.Core.Evaluation;
 
 public sealed class SequenceDatasetsTests
 {

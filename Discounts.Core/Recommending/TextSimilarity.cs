@@ -1,4 +1,4 @@
-namespace Discounts.Core.Ranking;
+namespace Discounts.Core.Recommending;
 
 /// <summary>
 /// Item-to-item similarity of item texts (title, categories, brand): cosine of TF-IDF vectors, each item keeping its
@@ -6,6 +6,8 @@ namespace Discounts.Core.Ranking;
 /// </summary>
 public static class TextSimilarity
 {
+    private const int MaxPostingsPerTerm = 2_000;
+
     /// <param name="maxDocumentShare">Terms in more than this share of the items are dropped: they barely tell items apart and cost the most.</param>
     public static ItemGraph Graph(IReadOnlyList<string> itemTexts, int maxNeighbours = 50, double maxDocumentShare = 0.1)
     {
@@ -20,7 +22,8 @@ public static class TextSimilarity
         }
 
         var itemCount = itemTexts.Count;
-        var maxFrequency = Math.Max(2, (int)(maxDocumentShare * itemCount));
+        // Capped too, so a term shared by thousands of items in a large catalogue does not make the build quadratic.
+        var maxFrequency = Math.Min(MaxPostingsPerTerm, Math.Max(2, (int)(maxDocumentShare * itemCount)));
         var termIds = new Dictionary<string, int>(StringComparer.Ordinal);
         var postings = new List<List<(int Item, float Weight)>>();
         var vectors = new (int Term, float Weight)[itemCount][];
