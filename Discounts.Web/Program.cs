@@ -1,5 +1,6 @@
 using Discounts.Web.Cli;
 using Discounts.Web.Infrastructure;
+using Discounts.Web.Modules;
 
 // Verbs beside the default `serve`: each one runs and exits without starting the web host.
 var verb = args.FirstOrDefault();

@@ -43,4 +43,44 @@ public sealed class ArchitectureTests
             }
         });
     }
+
+    [TestCase("Discounts.Core")]
+    [TestCase("Discounts.Training")]
+    [TestCase("Discounts.Web")]
+    public void Folders_WhenReadFromSource_DependOnEachOtherWithoutCycles(string project)
+    {
+        var dependencies = FolderDependencies.Read(Path.Combine(RepositoryRoot.Find(), project));
+        var cycles = dependencies.Cycles();
+        Assert.That(cycles, Is.Empty, string.Join("\n", cycles.Select(dependencies.Describe)));
+    }
+
+    [Test]
+    public void FolderDependencies_WhenTwoFoldersUseEachOther_ReportsTheCycleWithItsEdges()
+    {
+        var project = Directory.CreateTempSubdirectory("Discounts.Fake-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(project, "Alpha"));
+            Directory.CreateDirectory(Path.Combine(project, "Beta"));
+            Directory.CreateDirectory(Path.Combine(project, "Gamma"));
+            File.WriteAllText(Path.Combine(project, "Alpha", "Sender.cs"), "public sealed class Sender { Receiver? next; /* Lonely */ }");
+            File.WriteAllText(Path.Combine(project, "Beta", "Receiver.cs"), "public sealed class Receiver { Sender? back; string s = \"Lonely\"; }");
+            File.WriteAllText(Path.Combine(project, "Gamma", "Lonely.cs"), "public sealed class Lonely { Sender? uses; }");
+
+            var dependencies = FolderDependencies.Read(project);
+            var cycles = dependencies.Cycles();
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(cycles, Has.Count.EqualTo(1));
+                Assert.That(cycles[0], Is.EqualTo(new[] { "Alpha", "Beta" }));
+                Assert.That(dependencies.Describe(cycles[0]), Does.Contain("Sender.cs uses Receiver").And.Contain("Receiver.cs uses Sender"));
+                Assert.That(dependencies.Edges["Alpha"].Keys, Has.No.Member("Gamma"), "names in comments and strings are not uses");
+            });
+        }
+        finally
+        {
+            Directory.Delete(project, recursive: true);
+        }
+    }
 }

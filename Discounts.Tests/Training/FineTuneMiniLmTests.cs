@@ -4,6 +4,7 @@ using Discounts.Core.Data;
 using Discounts.Core.Demo;
 using Discounts.Core.Domain;
 using Discounts.Training.FineTuning;
+using Discounts.Training.Scorer;
 using Discounts.Training.Runtime;
 using Discounts.Training.Serving;
 using Microsoft.EntityFrameworkCore;

@@ -2,6 +2,7 @@ using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Discounts.Core.Scoring;
 using Discounts.Training.FineTuning;
+using Discounts.Training.Scorer;
 using Discounts.Training.Runtime;
 using Discounts.Training.Serving;
 using Microsoft.EntityFrameworkCore;
@@ -241,7 +242,7 @@ public sealed class ItemEmbeddingStoreTests
             using var host = new ScorerHost();
             await using (var scope = services.CreateAsyncScope())
             {
-                var items = await TrainingData.LoadCatalogueAsync(scope.ServiceProvider.GetRequiredService<DiscountsDbContext>(), CancellationToken.None);
+                var items = await CatalogueTexts.LoadAsync(scope.ServiceProvider.GetRequiredService<DiscountsDbContext>(), CancellationToken.None);
                 var (scorer, sha) = models.CreateBase(dropout: 0);
                 host.Publish(ScorerSnapshot.Build(scorer, items, new ScorerVersion(null, "base", sha), MaxLength));
             }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Discounts.Training.Weights;
 using Discounts.Training.Bert;
 using TorchSharp;
 

@@ -1,4 +1,5 @@
 using Discounts.Training.FineTuning;
+using Discounts.Training.Scorer;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Discounts.Core.Data;
 using Discounts.Core.Scoring;
 using Discounts.Training.FineTuning;
+using Discounts.Training.Scorer;
 using Discounts.Training.Runtime;
 using Discounts.Training.Serving;
 using Microsoft.Extensions.Options;

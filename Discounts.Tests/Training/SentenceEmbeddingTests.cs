@@ -1,3 +1,4 @@
+using Discounts.Training.Weights;
 using Discounts.Training.Bert;
 
 namespace Discounts.Tests.Training;

@@ -3,6 +3,7 @@ using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Discounts.Core.Scoring;
 using Discounts.Training.FineTuning;
+using Discounts.Training.Scorer;
 using Discounts.Web.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 

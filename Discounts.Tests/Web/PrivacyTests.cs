@@ -4,6 +4,7 @@ using System.Text.Json;
 using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Discounts.Training.FineTuning;
+using Discounts.Training.Scorer;
 using Discounts.Web.Features.Discounts;
 using Discounts.Web.Features.Recommendations;
 using Discounts.Web.Features.Users;

@@ -5,6 +5,7 @@ using Discounts.Core.Data;
 using Discounts.Core.Recommending;
 using Discounts.Core.Scoring;
 using Discounts.Training.FineTuning;
+using Discounts.Training.Scorer;
 using Discounts.Web.Features.Recommendations;
 using Discounts.Web.Features.Users;
 using Discounts.Web.Infrastructure;

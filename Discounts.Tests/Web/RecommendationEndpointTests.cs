@@ -73,6 +73,56 @@ public sealed class RecommendationEndpointTests
     }
 
     [Test]
+    public async Task GetRecommendations_WhenReplayedThroughTheCoreEngine_RanksTheUserIdentically()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        await TestHost.WaitForProfileAsync(client, "user-00011");
+        var recommender = TestHost.Factory.Services.GetRequiredService<Recommender>();
+        var scorer = TestHost.Factory.Services.GetRequiredService<Discounts.Core.Scoring.IScorer>();
+        List<string> served = [], replayed = [];
+        // Background work (an index rebuild, a scorer swap, a new blend) may land between the two: then both are taken again.
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var index = await recommender.GetIndexAsync(CancellationToken.None);
+            var version = scorer.ActiveVersion;
+            var result = await GetAsync(client, "user-00011", "?count=20");
+            served = result.Items.Select(i => i.ItemId).ToList();
+            replayed = await ReplayAsync(recommender, scorer, index, version, recommender.BlendFor(result.ModelVersion), "user-00011", 20);
+            if (served.SequenceEqual(replayed) || (recommender.Index == index && scorer.ActiveVersion == version && recommender.BlendFor(result.ModelVersion).Version == result.BlendVersion))
+            {
+                break;
+            }
+        }
+
+        Assert.That(replayed, Is.EqualTo(served), "the served list is the engine's list, nothing added on the request path");
+    }
+
+    /// <summary>The user's list ranked by the Core engine alone, from data read here through EF rather than the request path's own reads.</summary>
+    private static async Task<List<string>> ReplayAsync(
+        Recommender recommender, Discounts.Core.Scoring.IScorer scorer, CatalogueIndex index, Discounts.Core.Scoring.ScorerVersion? version,
+        BlendModel blend, string externalId, int count)
+    {
+        var (events, profile) = await TestHost.ReadAsync(async db =>
+        {
+            var user = await db.Users.SingleAsync(u => u.ExternalId == externalId);
+            EventKind[] kinds = [EventKind.View, EventKind.Click, EventKind.Cart, EventKind.Purchase];
+            var newestFirst = await db.Events.Where(e => e.UserId == user.Id && kinds.Contains(e.Kind)).OrderByDescending(e => e.OccurredAt)
+                .Take(Discounts.Web.Features.Recommendations.RankingReads.MaxHistoryEvents).Select(e => new { e.ItemId, e.Kind }).ToListAsync();
+            return (newestFirst, await db.Profiles.SingleAsync(p => p.UserId == user.Id));
+        });
+        var history = events.AsEnumerable().Reverse().Select(e => index.RowOf(e.ItemId)).OfType<int>().ToList();
+        var bought = events.Where(e => e.Kind == EventKind.Purchase).Select(e => index.RowOf(e.ItemId)).OfType<int>().ToHashSet();
+        var vector = version is null ? null : scorer.EmbedUsers([profile.ProfileText]).Vectors[0];
+        var profileCandidates = CandidateGenerator.FromProfile(
+            index, Recommender.Interests(profile.KeywordsJson, profile.TopicsJson), vector, recommender.Matrix(index), Options.CandidatesPerSource);
+        var user = new UserContext(history, bought, profileCandidates);
+        var candidates = RankingEngine.Candidates(index, user, Options.CandidatesPerSource);
+        RankingEngine.AddBuyProbabilities(scorer, version, vector, index, candidates);
+        var ranked = RankingEngine.Order(index, candidates, blend, RankingEngine.IsStranger(user), RankingRules.Serving(Options), count);
+        return ranked.Select(c => index.Items[c.Item].ExternalId).ToList();
+    }
+
+    [Test]
     public async Task GetRecommendations_WhenUserHasNothing_ReturnsPopularItems()
     {
         using var client = TestHost.Client(ApiRole.Shop);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Discounts.Core.Data;
 using Discounts.Core.Scoring;
 using Discounts.Training.FineTuning;
+using Discounts.Training.Scorer;
 using Discounts.Web.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

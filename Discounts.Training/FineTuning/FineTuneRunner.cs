@@ -10,6 +10,8 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
+using Discounts.Training.Scorer;
+
 namespace Discounts.Training.FineTuning;
 
 /// <summary>Progress of a running fine-tune, as reported to the job runner after each logged step.</summary>

@@ -1,3 +1,5 @@
+using Discounts.Training.Scorer;
+
 namespace Discounts.Training.FineTuning;
 
 /// <summary>Validation figures of one scorer. HR@10 and NDCG@10 rank each held-out purchase against the whole catalogue.</summary>

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 
+using Discounts.Training.Scorer;
+
 namespace Discounts.Training.FineTuning;
 
 /// <summary>The cancellation switches of the runs executing in this process, so a cancel request reaches the training loop at once.</summary>

@@ -4,9 +4,10 @@ using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Microsoft.EntityFrameworkCore;
 
+using Discounts.Training.Scorer;
+
 namespace Discounts.Training.FineTuning;
 
-public sealed record CatalogueItem(long Id, string Text);
 
 /// <summary>One labelled (user, item) pair. <see cref="Key"/> names its source so a rerun can be compared.</summary>
 public sealed record Example(string Key, long UserId, long ItemId, bool Bought);
@@ -55,7 +56,7 @@ public static class TrainingData
 
     public static async Task<TrainingDataset> LoadAsync(DiscountsDbContext db, FineTuneHyperparameters hp, CancellationToken cancellationToken)
     {
-        var items = await LoadCatalogueAsync(db, cancellationToken);
+        var items = await CatalogueTexts.LoadAsync(db, cancellationToken);
         var categories = await db.Items.AsNoTracking().ToDictionaryAsync(i => i.Id, i => i.Category, cancellationToken);
         var events = await db.Events.AsNoTracking()
             .Where(e => e.Kind == EventKind.Purchase || e.Kind == EventKind.View || e.Kind == EventKind.Click)
@@ -115,14 +116,6 @@ public static class TrainingData
             Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(keys))));
         return new TrainingDataset(items, userTexts, train, validation, heldOut, snapshot);
     }
-
-    /// <summary>Every item with its item-side text, in id order.</summary>
-    public static async Task<List<CatalogueItem>> LoadCatalogueAsync(DiscountsDbContext db, CancellationToken cancellationToken) =>
-        (await db.Items.AsNoTracking().OrderBy(i => i.Id)
-            .Select(i => new { i.Id, i.Title, i.Category, i.Brand, i.Description })
-            .ToListAsync(cancellationToken))
-        .Select(i => new CatalogueItem(i.Id, UserSide.ItemSideText(i.Title, i.Category, i.Brand, i.Description)))
-        .ToList();
 
     private static List<Example> Split(
         string prefix,

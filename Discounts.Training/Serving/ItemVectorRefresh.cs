@@ -1,6 +1,6 @@
 using Discounts.Core.Data;
 using Discounts.Core.Scoring;
-using Discounts.Training.FineTuning;
+using Discounts.Training.Scorer;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -34,7 +34,7 @@ internal sealed partial class ItemVectorRefresh(
                 var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
                 var stamp = new Stamp(version, await db.Items.CountAsync(stoppingToken), await db.Items.MaxAsync(i => (DateTime?)i.UpdatedAt, stoppingToken));
                 if (stamp == seen) continue;
-                var items = await TrainingData.LoadCatalogueAsync(db, stoppingToken);
+                var items = await CatalogueTexts.LoadAsync(db, stoppingToken);
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 var embedded = host.EmbedChangedItems(items);
                 seen = stamp;

@@ -1,7 +1,7 @@
 using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Discounts.Core.Scoring;
-using Discounts.Training.FineTuning;
+using Discounts.Training.Scorer;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -165,7 +165,7 @@ public sealed partial class ScorerActivation(
 
     public async Task PublishBaseAsync(CancellationToken cancellationToken)
     {
-        var items = await TrainingData.LoadCatalogueAsync(db, cancellationToken);
+        var items = await CatalogueTexts.LoadAsync(db, cancellationToken);
         var (scorer, sha) = models.CreateBase(dropout: 0);
         host.Publish(ScorerSnapshot.Build(scorer, items, new ScorerVersion(null, "base", sha), options.Value.ServingMaxSequenceLength,
             new ItemEmbeddingFile(itemStore, models.BaseItemVectorsPath(sha))));
@@ -173,7 +173,7 @@ public sealed partial class ScorerActivation(
 
     private async Task<TimeSpan> PublishAsync(ModelVersion version, CancellationToken cancellationToken)
     {
-        var items = await TrainingData.LoadCatalogueAsync(db, cancellationToken);
+        var items = await CatalogueTexts.LoadAsync(db, cancellationToken);
         var scorer = models.LoadVersion(version.WeightsPath, version.Sha256);
         var snapshot = ScorerSnapshot.Build(scorer, items, new ScorerVersion(version.Id, version.Name, version.Sha256), options.Value.ServingMaxSequenceLength,
             new ItemEmbeddingFile(itemStore, models.ItemVectorsPath(version.WeightsPath)));

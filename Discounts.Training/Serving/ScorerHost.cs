@@ -3,6 +3,8 @@ using Discounts.Core.Scoring;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
+using Discounts.Training.Scorer;
+
 namespace Discounts.Training.Serving;
 
 /// <summary>
@@ -49,7 +51,7 @@ public sealed partial class ScorerHost(ILogger<ScorerHost>? logger = null) : ISc
     /// Embeds into the serving snapshot the items it has no vector for or whose text changed since it embedded them;
     /// returns how many. See <see cref="ScorerSnapshot.EmbedChanged"/>.
     /// </summary>
-    public int EmbedChangedItems(IReadOnlyList<FineTuning.CatalogueItem> items) =>
+    public int EmbedChangedItems(IReadOnlyList<Scorer.CatalogueItem> items) =>
         WithSnapshot(snapshot => snapshot.EmbedChanged(items));
 
     public ScoredBatch? ScoreUserVector(ScorerVersion version, float[] userVector, IReadOnlyList<long> itemIds) =>

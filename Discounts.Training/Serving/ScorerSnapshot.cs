@@ -1,5 +1,5 @@
 using Discounts.Core.Scoring;
-using Discounts.Training.FineTuning;
+using Discounts.Training.Scorer;
 using static TorchSharp.torch;
 
 namespace Discounts.Training.Serving;

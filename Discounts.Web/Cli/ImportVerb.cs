@@ -6,6 +6,7 @@ using Discounts.Web.Features.Items;
 using Discounts.Web.Features.Texts;
 using Discounts.Web.Features.Users;
 using Discounts.Web.Infrastructure;
+using Discounts.Web.Modules;
 using FluentValidation;
 using Mediator;
 

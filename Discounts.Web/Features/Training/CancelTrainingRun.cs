@@ -1,6 +1,7 @@
 using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Discounts.Training.FineTuning;
+using Discounts.Training.Scorer;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
 using Hangfire;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Discounts.Training.FineTuning;
+using Discounts.Training.Scorer;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
 using Hangfire;

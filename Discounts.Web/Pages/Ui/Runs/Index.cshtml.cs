@@ -1,4 +1,5 @@
 using Discounts.Training.FineTuning;
+using Discounts.Training.Scorer;
 using Discounts.Web.Features.Training;
 using FluentValidation;
 using Mediator;

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Discounts.Core.Data;
 using Discounts.Core.Domain;
+using Discounts.Training;
 using Discounts.Training.FineTuning;
+using Discounts.Training.Scorer;
 using Discounts.Training.Serving;
 using Discounts.Web.Features.Training;
 using Hangfire;
@@ -9,7 +11,9 @@ using Mediator;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
-namespace Discounts.Web.Infrastructure;
+using Discounts.Web.Infrastructure;
+
+namespace Discounts.Web.Modules;
 
 /// <summary>When fine-tuning runs on its own (configuration section <c>Training</c>).</summary>
 public sealed class TrainingScheduleOptions

@@ -1,4 +1,4 @@
-namespace Discounts.Training.FineTuning;
+namespace Discounts.Training.Scorer;
 
 /// <summary>How a user is written down for the user tower when no stored profile text exists yet.</summary>
 public static class UserSide

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.IO.Compression;
-using Discounts.Core.Discounting;
+using Discounts.Core.Evaluation;
 
-namespace Discounts.Core.Evaluation;
+namespace Discounts.Core.Discounting;
 
 /// <summary>
 /// Kevin Hillstrom's randomised e-mail experiment (MineThatData, 2008). Features follow the published peer: recency,

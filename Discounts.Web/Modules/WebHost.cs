@@ -5,7 +5,9 @@ using Discounts.Web.Features;
 using FluentValidation;
 using Microsoft.Extensions.Configuration.Json;
 
-namespace Discounts.Web.Infrastructure;
+using Discounts.Web.Infrastructure;
+
+namespace Discounts.Web.Modules;
 
 /// <summary>The composition of the web host: configuration, services, pipeline and endpoints.</summary>
 public static class WebHost

@@ -4,7 +4,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Discounts.Training.FineTuning;
+namespace Discounts.Training.Scorer;
 
 /// <summary>
 /// The scorer: one BERT encoder shared by the user tower and the item tower (mean pooling, unit length), and a

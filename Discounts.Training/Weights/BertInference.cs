@@ -1,8 +1,9 @@
-using Discounts.Training.Tokenization;
 using Discounts.Training.Weights;
+using Discounts.Training.Bert;
+using Discounts.Training.Tokenization;
 using static TorchSharp.torch;
 
-namespace Discounts.Training.Bert;
+namespace Discounts.Training.Weights;
 
 /// <summary>
 /// Runs a loaded encoder for serving: one dispose scope and inference mode per call, results copied out to

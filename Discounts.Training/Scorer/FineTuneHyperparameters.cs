@@ -1,4 +1,4 @@
-namespace Discounts.Training.FineTuning;
+namespace Discounts.Training.Scorer;
 
 /// <summary>
 /// What a fine-tuning run is asked to do. The defaults finish in a few minutes on two CPU cores for the demo shop:

@@ -1,7 +1,9 @@
 using Discounts.Core.Recommending;
 using Discounts.Web.Features.Recommendations;
 
-namespace Discounts.Web.Infrastructure;
+using Discounts.Web.Infrastructure;
+
+namespace Discounts.Web.Modules;
 
 public static class RecommendationsSetup
 {

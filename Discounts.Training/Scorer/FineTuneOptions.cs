@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Discounts.Training.FineTuning;
+namespace Discounts.Training.Scorer;
 
 public enum ScorerBase
 {

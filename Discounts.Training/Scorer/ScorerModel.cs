@@ -1,7 +1,7 @@
 using Discounts.Training.Tokenization;
 using static TorchSharp.torch;
 
-namespace Discounts.Training.FineTuning;
+namespace Discounts.Training.Scorer;
 
 /// <summary>A two-tower model with its tokenizer and device. Disposing it frees the model's tensors.</summary>
 public sealed class ScorerModel(TwoTowerModel model, BertTextTokenizer tokenizer, Device device) : IDisposable

@@ -9,7 +9,7 @@ using TorchSharp.Modules;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
-namespace Discounts.Training.FineTuning;
+namespace Discounts.Training.Scorer;
 
 /// <summary>Builds scorers from the base encoder, loads registered versions (checksum first) and writes weights atomically.</summary>
 public sealed class ScorerModels(IOptions<FineTuneOptions> options, IOptions<TrainingOptions> training, TorchRuntime runtime, DataPaths paths)

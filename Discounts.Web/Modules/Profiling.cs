@@ -3,7 +3,9 @@ using Discounts.Core.Profiling;
 using Discounts.Web.Features.Profiles;
 using Microsoft.Extensions.Options;
 
-namespace Discounts.Web.Infrastructure;
+using Discounts.Web.Infrastructure;
+
+namespace Discounts.Web.Modules;
 
 public static class ProfilingSetup
 {

@@ -2,7 +2,9 @@ using Discounts.Core.Discounting;
 using Discounts.Web.Features.Discounts;
 using Hangfire;
 
-namespace Discounts.Web.Infrastructure;
+using Discounts.Web.Infrastructure;
+
+namespace Discounts.Web.Modules;
 
 public static class DiscountingSetup
 {
