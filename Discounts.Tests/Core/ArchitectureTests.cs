@@ -83,4 +83,31 @@ public sealed class ArchitectureTests
             Directory.Delete(project, recursive: true);
         }
     }
+
+    [Test]
+    public void Slices_WhenReadFromSource_NeverNameAnotherSlice()
+    {
+        var offences = SliceReferences.Find(Path.Combine(RepositoryRoot.Find(), "Discounts.Web", "Features"));
+        Assert.That(offences, Is.Empty);
+    }
+
+    [Test]
+    public void SliceReferences_WhenOneSliceSendsAnothersCommand_ReportsIt()
+    {
+        var features = Directory.CreateTempSubdirectory("discounts-features-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(features, "Orders"));
+            File.WriteAllText(Path.Combine(features, "Orders", "PlaceOrder.cs"),
+                "public static class PlaceOrder\n{\n    public sealed record Command : ICommand<int>;\n    void Run() => new PriceOrder.Command();\n}\n");
+            File.WriteAllText(Path.Combine(features, "Orders", "PriceOrder.cs"),
+                "public static class PriceOrder\n{\n    public sealed record Command : ICommand<int>;\n    // PlaceOrder calls this one.\n}\n");
+
+            Assert.That(SliceReferences.Find(features), Is.EqualTo(new[] { "PlaceOrder.cs names PriceOrder" }));
+        }
+        finally
+        {
+            Directory.Delete(features, recursive: true);
+        }
+    }
 }

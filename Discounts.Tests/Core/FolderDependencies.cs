@@ -158,7 +158,7 @@ public sealed partial class FolderDependencies
     }
 
     /// <summary>The code without comments and string literals, where type names appear in prose.</summary>
-    private static string CodeOnly(string source) => Strings().Replace(Comments().Replace(source, " "), "\"\"");
+    internal static string CodeOnly(string source) => Strings().Replace(Comments().Replace(source, " "), "\"\"");
 
     /// <summary>Top-level declarations only (at the start of a line, as file-scoped namespaces put them): a nested type is named through its outer one.</summary>
     [GeneratedRegex(@"^(?:(?:public|internal|static|sealed|abstract|partial|readonly|file)\s+)*(?:class|record|struct|interface|enum)\s+(?<name>[A-Z]\w*)", RegexOptions.Multiline)]

@@ -36,8 +36,8 @@ public sealed class DiscountEndpointTests
             Assert.That(stored, Has.Count.EqualTo(12));
             Assert.That(stored, Has.All.Matches<Offer>(o => o.FinalPriceCents >= Math.Ceiling(o.Item!.CostCents * 1.10)));
             Assert.That(stored, Has.All.Matches<Offer>(o => o.DiscountPercent <= 20 && o.Propensity is > 0 and <= 1));
-            Assert.That(result.Quotes, Has.All.Matches<QuoteDiscount.Quote>(q => q.Reason.Contains("Profile:") && q.ModelVersion.StartsWith("uplift-")));
-            Assert.That(result.Quotes, Has.All.Matches<QuoteDiscount.Quote>(q => q.ExpiresAt > DateTime.UtcNow));
+            Assert.That(result.Quotes, Has.All.Matches<DiscountQuote>(q => q.Reason.Contains("Profile:") && q.ModelVersion.StartsWith("uplift-")));
+            Assert.That(result.Quotes, Has.All.Matches<DiscountQuote>(q => q.ExpiresAt > DateTime.UtcNow));
         });
     }
 

@@ -12,6 +12,7 @@ public static class DiscountingSetup
     {
         services.AddOptions<DiscountingOptions>().Bind(configuration.GetSection(DiscountingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<UpliftModelStore>();
+        services.AddScoped<IDiscountQuoter, QuoteDiscount.Quoter>();
         services.AddSingleton<EvaluateDiscountPolicy.ResultCache>();
         services.AddSingleton<EvaluateUpliftHoldout.ResultCache>();
         services.AddTransient<TrainUpliftModel.Job>();

@@ -33,15 +33,15 @@ public static class TrainingSetup
             .Validate(o => !string.IsNullOrWhiteSpace(o.Schedule), "Training:Schedule must be a cron expression.")
             .ValidateOnStart();
         services.AddScorer(configuration);
-        services.AddTransient<FineTuneScorer.Job>();
-        services.AddTransient<FineTuneScorer.ScheduledJob>();
+        services.AddTransient<FineTuneJob>();
+        services.AddTransient<ScheduledFineTuneJob>();
         services.AddHostedService<InterruptedTrainingRuns>();
         services.AddHostedService<FirstFineTune>();
         return services;
     }
 
     public static void ScheduleTrainingJobs(this IRecurringJobManager recurring, TrainingScheduleOptions options) =>
-        recurring.AddOrUpdate<FineTuneScorer.ScheduledJob>(FineTuneScorer.RecurringJobId, Queues.Default, job => job.RunAsync(CancellationToken.None), options.Schedule);
+        recurring.AddOrUpdate<ScheduledFineTuneJob>(FineTuneScorer.RecurringJobId, Queues.Default, job => job.RunAsync(CancellationToken.None), options.Schedule);
 }
 
 /// <summary>Registered after the database initialiser, so it sees the seeded shop: queues the first fine-tune of a new shop.</summary>
@@ -98,7 +98,7 @@ internal sealed partial class InterruptedTrainingRuns(IServiceScopeFactory scope
             {
                 run.Error = $"{ResumedNote} ({clock.GetUtcNow().UtcDateTime:O}).";
                 run.JobId = scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>()
-                    .Enqueue<FineTuneScorer.Job>(job => job.RunAsync(run.Id, null, CancellationToken.None));
+                    .Enqueue<FineTuneJob>(job => job.RunAsync(run.Id, null, CancellationToken.None));
                 LogResumed(logger, run.Id);
             }
         }

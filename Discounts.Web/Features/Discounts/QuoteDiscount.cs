@@ -18,25 +18,7 @@ public static class QuoteDiscount
 {
     public sealed record Command(string UserId, IReadOnlyList<string> ItemIds, string? CampaignId) : ICommand<Result>;
 
-    public sealed record Result(string UserId, string? CampaignId, IReadOnlyList<Quote> Quotes);
-
-    public sealed record Quote(
-        string ItemId,
-        string OfferId,
-        OfferKind Kind,
-        int DiscountPercent,
-        long ListPriceCents,
-        long FinalPriceCents,
-        long AmountOffCents,
-        long MinimumBasketCents,
-        DateTime ExpiresAt,
-        string ModelVersion,
-        double ExpectedUplift,
-        long ExpectedIncrementalProfitCents,
-        bool IsExploration,
-        string Reason,
-        double? ScorerProbability,
-        string? ScorerVersion);
+    public sealed record Result(string UserId, string? CampaignId, IReadOnlyList<DiscountQuote> Quotes);
 
     public sealed class Validator : AbstractValidator<Command>
     {
@@ -87,7 +69,7 @@ public static class QuoteDiscount
 
             var policy = new DiscountPolicy(options.Value);
             var discountsLeft = options.Value.MaxDiscountsPerUserPerDay - discountsToday;
-            var quotes = new List<Quote>();
+            var quotes = new List<DiscountQuote>();
             var offers = new List<Offer>();
             for (var i = 0; i < ordered.Count; i++)
             {
@@ -124,7 +106,7 @@ public static class QuoteDiscount
                     ExpiresAt = now.AddMinutes(options.Value.QuoteLifetimeMinutes),
                 };
                 offers.Add(offer);
-                quotes.Add(new Quote(item.ExternalId, offer.ExternalId, offer.Kind, offer.DiscountPercent, offer.ListPriceCents, offer.FinalPriceCents,
+                quotes.Add(new DiscountQuote(item.ExternalId, offer.ExternalId, offer.Kind, offer.DiscountPercent, offer.ListPriceCents, offer.FinalPriceCents,
                     offer.AmountOffCents, offer.MinimumBasketCents, offer.ExpiresAt, model.Version, offer.ExpectedUplift, (long)Math.Round(decision.ExpectedIncrementalProfitCents), offer.IsExploration, offer.Reason,
                     offer.ScorerProbability, offer.ScorerVersion));
             }
@@ -173,6 +155,13 @@ public static class QuoteDiscount
             return await active.SingleOrDefaultAsync(c => c.ExternalId == campaignId, cancellationToken)
                    ?? throw new ValidationException([new ValidationFailure(nameof(Command.CampaignId), $"No active campaign has the id '{campaignId}'.")]);
         }
+    }
+
+    /// <summary>Quotes for other parts of the host (recommendation lists) through this slice's command, so its validation, guardrails and audit trail apply.</summary>
+    public sealed class Quoter(ISender sender) : IDiscountQuoter
+    {
+        public async Task<IReadOnlyList<DiscountQuote>> QuoteAsync(string userId, IReadOnlyList<string> itemIds, CancellationToken cancellationToken) =>
+            (await sender.Send(new Command(userId, itemIds, null), cancellationToken)).Quotes;
     }
 
     public static void Map(RouteGroupBuilder group) =>

@@ -9,7 +9,7 @@ namespace Discounts.Web.Features.Items;
 public static class UpsertItem
 {
     public sealed record Command(string? Id, string? Title, string? Description, string? Category, string? Brand, long? PriceCents, long? CostCents)
-        : ICommand<Result>, UpsertItems.IItemFields;
+        : ICommand<Result>, IItemFields;
 
     /// <summary>The item's fields; its id is in the path.</summary>
     public sealed record ItemBody(string? Title, string? Description, string? Category, string? Brand, long? PriceCents, long? CostCents);
@@ -18,14 +18,14 @@ public static class UpsertItem
 
     public sealed class Validator : AbstractValidator<Command>
     {
-        public Validator() => Include(new UpsertItems.ItemFieldsValidator<Command>());
+        public Validator() => Include(new ItemFieldsValidator<Command>());
     }
 
     public sealed class Handler(DiscountsDbContext db, TimeProvider clock) : ICommandHandler<Command, Result>
     {
         public async ValueTask<Result> Handle(Command command, CancellationToken cancellationToken)
         {
-            var (created, _) = await UpsertItems.WriteAsync(db, [command], clock.GetUtcNow().UtcDateTime, cancellationToken);
+            var (created, _) = await ItemWrites.WriteAsync(db, [command], clock.GetUtcNow().UtcDateTime, cancellationToken);
             return new Result(command.Id!, created == 1);
         }
     }

@@ -17,35 +17,7 @@ public static class UpsertItems
     public sealed record ItemRecord(string? Id, string? Title, string? Description, string? Category, string? Brand, long? PriceCents, long? CostCents)
         : IItemFields;
 
-    /// <summary>The fields every item write carries, so the batch and the single write share one set of rules.</summary>
-    public interface IItemFields
-    {
-        string? Id { get; }
-        string? Title { get; }
-        string? Description { get; }
-        string? Category { get; }
-        string? Brand { get; }
-        long? PriceCents { get; }
-        long? CostCents { get; }
-    }
-
     public sealed record Result(int Created, int Updated);
-
-    public sealed class ItemFieldsValidator<T> : AbstractValidator<T>
-        where T : IItemFields
-    {
-        public ItemFieldsValidator()
-        {
-            RuleFor(r => r.Id).ValidExternalId();
-            RuleFor(r => r.Title).NotEmpty().WithMessage("title is required.").MaximumLength(Limits.TitleLength);
-            RuleFor(r => r.Description).MaximumLength(Limits.DescriptionLength);
-            RuleFor(r => r.Category).NotEmpty().WithMessage("category is required.").MaximumLength(Limits.NameLength);
-            RuleFor(r => r.Brand).MaximumLength(Limits.NameLength);
-            RuleFor(r => r.PriceCents).NotNull().WithMessage("priceCents is required.")
-                .GreaterThanOrEqualTo(0).WithMessage("priceCents must be 0 or more (integer cents).");
-            RuleFor(r => r.CostCents).GreaterThanOrEqualTo(0).WithMessage("costCents must be 0 or more (integer cents).");
-        }
-    }
 
     public sealed class Validator : AbstractValidator<Command>
     {
@@ -64,38 +36,9 @@ public static class UpsertItems
     {
         public async ValueTask<Result> Handle(Command command, CancellationToken cancellationToken)
         {
-            var (created, updated) = await WriteAsync(db, command.Items!, clock.GetUtcNow().UtcDateTime, cancellationToken);
+            var (created, updated) = await ItemWrites.WriteAsync(db, command.Items!, clock.GetUtcNow().UtcDateTime, cancellationToken);
             return new Result(created, updated);
         }
-    }
-
-    /// <summary>Inserts new items and updates known ones in one transaction.</summary>
-    public static async Task<(int Created, int Updated)> WriteAsync(
-        DiscountsDbContext db, IReadOnlyList<IItemFields> records, DateTime nowUtc, CancellationToken cancellationToken)
-    {
-        var ids = records.Select(r => r.Id!).ToList();
-        var existing = await db.Items.Where(i => ids.Contains(i.ExternalId)).ToDictionaryAsync(i => i.ExternalId, StringComparer.Ordinal, cancellationToken);
-        var created = 0;
-        foreach (var record in records)
-        {
-            if (!existing.TryGetValue(record.Id!, out var item))
-            {
-                item = new Item { ExternalId = record.Id!, Title = record.Title!, Category = record.Category!, CreatedAt = nowUtc };
-                db.Items.Add(item);
-                created++;
-            }
-
-            item.Title = record.Title!;
-            item.Description = record.Description ?? "";
-            item.Category = record.Category!;
-            item.Brand = record.Brand ?? "";
-            item.PriceCents = record.PriceCents!.Value;
-            item.CostCents = record.CostCents ?? 0;
-            item.UpdatedAt = nowUtc;
-        }
-
-        await db.SaveChangesAsync(cancellationToken);
-        return (created, records.Count - created);
     }
 
     public static void Map(RouteGroupBuilder group) =>

@@ -57,7 +57,7 @@ public static partial class FitRecommendationBlend
             {
                 Version = blendVersion,
                 ModelVersion = modelVersion,
-                WeightsJson = JsonSerializer.Serialize(new StoredWeights(model.Named(), model.Intercept)),
+                WeightsJson = StoredBlendWeights.Write(model),
                 MetricsJson = JsonSerializer.Serialize(report, JsonSerializerOptions.Web),
                 FittedAt = now,
             };
@@ -135,15 +135,6 @@ public static partial class FitRecommendationBlend
         }
 
         return groups;
-    }
-
-    public sealed record StoredWeights(IReadOnlyDictionary<string, double> Weights, double Intercept);
-
-    public static BlendModel FromRecord(RecommendationBlend record)
-    {
-        var stored = JsonSerializer.Deserialize<StoredWeights>(record.WeightsJson)!;
-        var weights = RecommendationFeatures.Names.Select(name => stored.Weights.GetValueOrDefault(name)).ToArray();
-        return new BlendModel(record.Version, record.ModelVersion, weights, stored.Intercept);
     }
 
     private static float[]? Vector(this EmbeddedBatch batch, int row, ScorerVersion expected) =>

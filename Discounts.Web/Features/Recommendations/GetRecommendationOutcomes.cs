@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Discounts.Core.Data;
 using Discounts.Core.Domain;
+using Discounts.Core.Recommending;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
 using Mediator;
@@ -62,7 +63,7 @@ public static class GetRecommendationOutcomes
             var blends = (await db.RecommendationBlends.AsNoTracking().OrderByDescending(b => b.FittedAt).ThenByDescending(b => b.Id).Take(20).ToListAsync(cancellationToken))
                 .Select(b =>
                 {
-                    var stored = JsonSerializer.Deserialize<FitRecommendationBlend.StoredWeights>(b.WeightsJson)!;
+                    var stored = JsonSerializer.Deserialize<StoredBlendWeights>(b.WeightsJson)!;
                     return new Blend(b.Version, b.ModelVersion, b.FittedAt, stored.Weights, stored.Intercept, JsonDocument.Parse(b.MetricsJson).RootElement.Clone());
                 }).ToList();
             return new Result(outcomes, blends);

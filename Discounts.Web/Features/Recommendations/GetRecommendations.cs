@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using Discounts.Core.Domain;
 using Discounts.Core.Recommending;
 using Discounts.Core.Scoring;
-using Discounts.Web.Features.Discounts;
+using Discounts.Core.Discounting;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
 using Mediator;
@@ -34,7 +34,7 @@ public static class GetRecommendations
     /// <param name="Discount">The discount quote, only with <c>withDiscounts=true</c>.</param>
     public sealed record Recommendation(
         string ItemId, string Title, string Category, double Score, double? BuyProbability, IReadOnlyList<string> Sources, string Reason,
-        QuoteDiscount.Quote? Discount);
+        DiscountQuote? Discount);
 
     public sealed class Validator : AbstractValidator<Query>
     {
@@ -46,7 +46,7 @@ public static class GetRecommendations
     }
 
     public sealed class Handler(
-        Recommender recommender, IScorer scorer, ImpressionLog impressions, ISender sender, RecommendationCache cache, RankingReads reads,
+        Recommender recommender, IScorer scorer, ImpressionLog impressions, IDiscountQuoter quoter, RecommendationCache cache, RankingReads reads,
         IOptions<RecommendationOptions> options, IOptions<Core.Discounting.DiscountingOptions> discountingOptions, TimeProvider clock)
         : IQueryHandler<Query, Result>
     {
@@ -79,7 +79,7 @@ public static class GetRecommendations
             var recommendationId = NewRecommendationId(now);
             var quotes = query.WithDiscounts && ranking.Items.Count > 0
                 ? await QuoteAsync(query.Id, ranking.Items.Select(i => i.ItemId).ToList(), cancellationToken)
-                : new Dictionary<string, QuoteDiscount.Quote>();
+                : new Dictionary<string, DiscountQuote>();
             if (query.WithDiscounts)
             {
                 recommender.RecordPhase("quotes", phase);
@@ -152,13 +152,12 @@ public static class GetRecommendations
         }
 
         /// <summary>Quotes through the discounting slice itself, so its policy, guardrails and audit trail apply unchanged.</summary>
-        private async Task<Dictionary<string, QuoteDiscount.Quote>> QuoteAsync(string userId, List<string> itemIds, CancellationToken cancellationToken)
+        private async Task<Dictionary<string, DiscountQuote>> QuoteAsync(string userId, List<string> itemIds, CancellationToken cancellationToken)
         {
-            var quotes = new Dictionary<string, QuoteDiscount.Quote>(StringComparer.Ordinal);
+            var quotes = new Dictionary<string, DiscountQuote>(StringComparer.Ordinal);
             foreach (var chunk in itemIds.Chunk(QuoteChunk))
             {
-                var result = await sender.Send(new QuoteDiscount.Command(userId, chunk, null), cancellationToken);
-                foreach (var quote in result.Quotes)
+                foreach (var quote in await quoter.QuoteAsync(userId, chunk, cancellationToken))
                 {
                     quotes[quote.ItemId] = quote;
                 }

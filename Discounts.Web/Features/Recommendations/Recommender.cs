@@ -247,7 +247,7 @@ public sealed partial class Recommender(
             .OrderByDescending(b => b.FittedAt).FirstOrDefaultAsync(cancellationToken);
         if (stored is not null)
         {
-            UseBlend(FitRecommendationBlend.FromRecord(stored), stored.FittedAt);
+            UseBlend(StoredBlendWeights.Read(stored.Version, stored.ModelVersion, stored.WeightsJson), stored.FittedAt);
             return;
         }
 

@@ -103,7 +103,7 @@ public static class StartTrainingRun
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
 
-            run.JobId = jobs.Enqueue<FineTuneScorer.Job>(job => job.RunAsync(run.Id, null, CancellationToken.None));
+            run.JobId = jobs.Enqueue<FineTuneJob>(job => job.RunAsync(run.Id, null, CancellationToken.None));
             await db.SaveChangesAsync(CancellationToken.None);
             return new Result(run.Id, run.Status, run.JobId);
         }
