@@ -2,9 +2,6 @@ using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
-using FluentValidation.Results;
-using Mediator;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace Discounts.Web.Features.Items;

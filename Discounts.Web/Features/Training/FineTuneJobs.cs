@@ -2,7 +2,6 @@ using System.Globalization;
 using Discounts.Training.FineTuning;
 using Discounts.Training.Scorer;
 using Discounts.Web.Infrastructure;
-using FluentValidation;
 using Hangfire;
 using Hangfire.Server;
 using Mediator;

@@ -1,10 +1,6 @@
-using System.Globalization;
 using Discounts.Training.FineTuning;
-using Discounts.Training.Scorer;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
-using Hangfire;
-using Hangfire.Server;
 using Mediator;
 
 namespace Discounts.Web.Features.Training;
