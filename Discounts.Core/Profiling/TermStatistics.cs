@@ -50,26 +50,16 @@ public sealed class TermStatistics(int documents, long version, IReadOnlyDiction
             counts[token] = counts.GetValueOrDefault(token) + 1;
         }
 
-        // Float like the fitted model's TF-IDF column, so weights compare with what it gave before.
         var weighted = new List<(string Term, float Weight)>(counts.Count);
-        double norm = 0;
         foreach (var (term, occurrences) in counts)
         {
-            if (Idf(term) is not { } idf)
+            // A term in too many texts to describe anyone is left out of the norm as well.
+            if (Idf(term) is { } idf)
             {
-                continue;
-            }
-
-            var weight = (float)(occurrences * idf);
-            norm += weight * weight;
-            if (weight > 0)
-            {
-                weighted.Add((term, weight));
+                weighted.Add((term, (float)(occurrences * idf)));
             }
         }
 
-        norm = Math.Sqrt(norm);
-        weighted.Sort((a, b) => a.Weight != b.Weight ? b.Weight.CompareTo(a.Weight) : string.CompareOrdinal(a.Term, b.Term));
-        return weighted.Take(count).Select(w => new WeightedTerm(w.Term, Math.Round(w.Weight / norm, 4))).ToList();
+        return KeywordRanking.Top(weighted, count);
     }
 }

@@ -265,7 +265,7 @@ public sealed class TextProfileModel
 
     private static List<string> ChooseVocabulary(Dictionary<string, int> documentFrequency, int documentCount, TextModelOptions options)
     {
-        var maxFrequency = Math.Max(options.MinDocumentFrequency, (int)(options.MaxDocumentShare * documentCount));
+        var maxFrequency = TermStatistics.MaxDocuments(documentCount, options);
         return documentFrequency
             .Where(kv => kv.Value >= options.MinDocumentFrequency && kv.Value <= maxFrequency)
             .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)

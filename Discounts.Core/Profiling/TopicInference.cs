@@ -131,26 +131,13 @@ public sealed class TopicInference
 
     private List<WeightedTerm> Keywords(int[] words, int[] counts, int count)
     {
-        // Float like ML.NET's TF-IDF column, so weights and ties come out as they do there.
-        var weights = new float[words.Length];
-        double norm = 0;
+        var weighted = new List<(string Term, float Weight)>(words.Length);
         for (var i = 0; i < words.Length; i++)
         {
-            weights[i] = (float)(counts[i] * idf[words[i]]);
-            norm += weights[i] * weights[i];
+            weighted.Add((terms[words[i]], (float)(counts[i] * idf[words[i]])));
         }
 
-        norm = Math.Sqrt(norm);
-        var order = Enumerable.Range(0, words.Length).Where(i => weights[i] > 0).ToArray();
-        // Vocabulary indices follow ordinal term order, so the index breaks ties as the term would.
-        Array.Sort(order, (a, b) => weights[a] != weights[b] ? weights[b].CompareTo(weights[a]) : words[a].CompareTo(words[b]));
-        var result = new List<WeightedTerm>(Math.Min(count, order.Length));
-        for (var i = 0; i < order.Length && i < count; i++)
-        {
-            result.Add(new WeightedTerm(terms[words[order[i]]], Math.Round(weights[order[i]] / norm, 4)));
-        }
-
-        return result;
+        return KeywordRanking.Top(weighted, count);
     }
 
     /// <summary>The topic mixture (sums to 1, rounded to 4 places), or all zeros when no term is in the vocabulary.</summary>

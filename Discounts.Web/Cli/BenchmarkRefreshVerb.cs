@@ -49,11 +49,11 @@ public static class BenchmarkRefreshVerb
 
             summary[size.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new
             {
-                countSeconds = Median(runs.Select(r => r.CountSeconds)),
-                scoreSeconds = Median(runs.Select(r => r.ScoreSeconds)),
-                cpuSeconds = Median(runs.Select(r => r.CpuSeconds)),
-                microsecondsPerText = Median(runs.Select(r => r.MicrosecondsPerText)),
-                allocatedBytesPerText = Median(runs.Select(r => r.AllocatedBytesPerText)),
+                countSeconds = BenchmarkProfilesVerb.Median(runs.Select(r => r.CountSeconds)),
+                scoreSeconds = BenchmarkProfilesVerb.Median(runs.Select(r => r.ScoreSeconds)),
+                cpuSeconds = BenchmarkProfilesVerb.Median(runs.Select(r => r.CpuSeconds)),
+                microsecondsPerText = BenchmarkProfilesVerb.Median(runs.Select(r => r.MicrosecondsPerText)),
+                allocatedBytesPerText = BenchmarkProfilesVerb.Median(runs.Select(r => r.AllocatedBytesPerText)),
             };
         }
 
@@ -179,12 +179,6 @@ public static class BenchmarkRefreshVerb
         {
             File.Copy(file, file.Replace(from, to, StringComparison.Ordinal));
         }
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
