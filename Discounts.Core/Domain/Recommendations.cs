@@ -87,3 +87,6 @@ public sealed class RecommendationBlend
     public string MetricsJson { get; set; } = "{}";
     public DateTime FittedAt { get; set; }
 }
+
+/// <summary>One list as it was served, stored as one <see cref="RecommendationList"/> row; each of its items is one impression.</summary>
+public sealed record ServedList(string RecommendationId, long UserId, string ModelVersion, string BlendVersion, DateTime ShownAt, ShownItems Items);

@@ -11,6 +11,19 @@ public sealed record ProfileBuildReport(string TextModelVersion, int Users, int 
 public static class ProfileJson
 {
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+
+    /// <summary>The profile's keywords and its topics' words, as the content source reads them.</summary>
+    public static IReadOnlyList<WeightedTerm> Interests(string keywordsJson, string topicsJson)
+    {
+        var interests = JsonSerializer.Deserialize<List<WeightedTerm>>(keywordsJson, Options) ?? [];
+        foreach (var topic in JsonSerializer.Deserialize<List<UserTopic>>(topicsJson, Options) ?? [])
+        {
+            // A topic's words share its weight in the user's mix, so a strong topic counts like one good keyword.
+            interests.AddRange(topic.TopWords.Select(word => new WeightedTerm(word, topic.Share / Math.Max(1, topic.TopWords.Count))));
+        }
+
+        return interests;
+    }
 }
 
 /// <summary>

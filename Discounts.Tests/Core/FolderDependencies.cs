@@ -121,7 +121,7 @@ public sealed partial class FolderDependencies
 
     /// <summary>
     /// Whether a name that matches a type is rather a member: reached through a dot, declared or assigned (followed by
-    /// "{", "=", ";" or a named argument's ":"), or called (followed by "(" without "new" before it).
+    /// "{", "=", ";" or a named argument's ":"), a parameter after its type, or called (followed by "(" without "new" before it).
     /// </summary>
     private static bool IsMemberName(string code, Match name)
     {
@@ -135,6 +135,13 @@ public sealed partial class FolderDependencies
         if (after.IsEmpty)
         {
             return false;
+        }
+
+        // A parameter named like a type ("string ProfileText)") follows its own type, not a keyword like "is".
+        if (after[0] is ')' or ',' && before.Length > 0 && (char.IsLetterOrDigit(before[^1]) || before[^1] is '>' or ']' or '?')
+            && !(before.EndsWith(" is") || before.EndsWith(" as") || before.EndsWith(" in") || before.EndsWith("return")))
+        {
+            return true;
         }
 
         return after[0] switch

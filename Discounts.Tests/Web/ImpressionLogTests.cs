@@ -1,5 +1,5 @@
 using Discounts.Core.Domain;
-using Discounts.Web.Features.Recommendations;
+using Discounts.Core.Serving;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Discounts.Core.Data;
+using Discounts.Core.Hosting;
 using Discounts.Web.Features.Models;
 using Discounts.Web.Infrastructure;
 using Microsoft.Extensions.Configuration;

@@ -6,6 +6,7 @@ using Discounts.Core.Domain;
 using Discounts.Training.FineTuning;
 using Discounts.Training.Scorer;
 using Discounts.Web.Features.Discounts;
+using Discounts.Core.Serving;
 using Discounts.Web.Features.Recommendations;
 using Discounts.Web.Features.Users;
 using Discounts.Web.Infrastructure;

@@ -88,7 +88,7 @@ public sealed class ProfileEndpointTests
     }
 
     /// <summary>The user's top 10, read again until it holds <paramref name="expected"/> (the catalogue index takes in a new item in the background) or a minute passes.</summary>
-    private static async Task<IReadOnlyList<Discounts.Web.Features.Recommendations.GetRecommendations.Recommendation>> RecommendedAsync(
+    private static async Task<IReadOnlyList<Discounts.Core.Serving.RecommendedItem>> RecommendedAsync(
         HttpClient client, string userId, string expected)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();

@@ -2,7 +2,9 @@ using Discounts.Core.Domain;
 using System.Net;
 using System.Net.Http.Json;
 using Discounts.Core.Data;
+using Discounts.Core.Telemetry;
 using Discounts.Core.Recommending;
+using Discounts.Core.Serving;
 using Discounts.Core.Scoring;
 using Discounts.Training.FineTuning;
 using Discounts.Training.Scorer;
@@ -20,7 +22,7 @@ public sealed class RecommendationCacheTests
 {
     private static RecommendationCache Cache => TestHost.Factory.Services.GetRequiredService<RecommendationCache>();
 
-    private static Recommender Recommender => TestHost.Factory.Services.GetRequiredService<Recommender>();
+    private static RecommendationService Recommender => TestHost.Factory.Services.GetRequiredService<RecommendationService>();
 
     private static async Task<GetRecommendations.Result> GetAsync(HttpClient client, string userId, string query)
     {
@@ -236,7 +238,7 @@ public sealed class RecommendationCacheTests
         var index = CatalogueIndex.Build([], [], DateTime.UtcNow, new RecommendationOptions());
         var scorer = new ScorerVersion(null, "base", "sha");
         RankingStamp Stamp(int profile, long events, CatalogueIndex forIndex, ScorerVersion version, string blend) => new(profile, events, events, forIndex, version, blend);
-        CachedRanking Ranking(RankingStamp stamp) => new(stamp, stamp.Scorer!.Name, stamp.BlendVersion, [], ShownItems.Of([]));
+        CachedRanking Ranking(RankingStamp stamp) => new(1, stamp, stamp.Scorer!.Name, stamp.BlendVersion, [], ShownItems.Of([]));
         var stamp = Stamp(1, 10, index, scorer, "blend-1");
 
         cache.Set(1, 10, Ranking(stamp));
@@ -281,7 +283,7 @@ public sealed class RecommendationCacheTests
         var cache = new RecommendationCache(Options.Create(new RecommendationOptions { ResultCacheEntries = 0 }), Metrics());
         var stamp = new RankingStamp(1, 1, 1, CatalogueIndex.Build([], [], DateTime.UtcNow, new RecommendationOptions()), null, "prior");
 
-        cache.Set(1, 10, new CachedRanking(stamp, "none", "prior", [], ShownItems.Of([])));
+        cache.Set(1, 10, new CachedRanking(1, stamp, "none", "prior", [], ShownItems.Of([])));
 
         Assert.Multiple(() =>
         {

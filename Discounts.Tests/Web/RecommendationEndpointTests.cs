@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Discounts.Core.Recommending;
+using Discounts.Core.Serving;
 using Discounts.Web.Features.Recommendations;
 using Discounts.Web.Features.Users;
 using Discounts.Web.Infrastructure;
@@ -45,7 +46,7 @@ public sealed class RecommendationEndpointTests
             Assert.That(boughtOnce, Is.Not.Empty, "the demo user has bought something that is not consumable");
             Assert.That(result.Items.Select(i => i.ItemId).Intersect(boughtOnce), Is.Empty);
             Assert.That(result.Items.Take(10).GroupBy(i => i.Category).Max(g => g.Count()), Is.LessThanOrEqualTo(Options.MaxPerCategory));
-            Assert.That(result.Items, Has.All.Matches<GetRecommendations.Recommendation>(i => i.Reason.Length > 0 && i.Sources.Count > 0 && i.Score is > 0 and < 1));
+            Assert.That(result.Items, Has.All.Matches<RecommendedItem>(i => i.Reason.Length > 0 && i.Sources.Count > 0 && i.Score is > 0 and < 1));
             Assert.That(result.Items.Take(10).Select(i => i.Score), Is.Ordered.Descending, "the top 10 keep the blend's order, minus capped categories");
         });
     }
@@ -77,7 +78,7 @@ public sealed class RecommendationEndpointTests
     {
         using var client = TestHost.Client(ApiRole.Shop);
         await TestHost.WaitForProfileAsync(client, "user-00011");
-        var recommender = TestHost.Factory.Services.GetRequiredService<Recommender>();
+        var recommender = TestHost.Factory.Services.GetRequiredService<RecommendationService>();
         var scorer = TestHost.Factory.Services.GetRequiredService<Discounts.Core.Scoring.IScorer>();
         List<string> served = [], replayed = [];
         // Background work (an index rebuild, a scorer swap, a new blend) may land between the two: then both are taken again.
@@ -99,7 +100,7 @@ public sealed class RecommendationEndpointTests
 
     /// <summary>The user's list ranked by the Core engine alone, from data read here through EF rather than the request path's own reads.</summary>
     private static async Task<List<string>> ReplayAsync(
-        Recommender recommender, Discounts.Core.Scoring.IScorer scorer, CatalogueIndex index, Discounts.Core.Scoring.ScorerVersion? version,
+        RecommendationService recommender, Discounts.Core.Scoring.IScorer scorer, CatalogueIndex index, Discounts.Core.Scoring.ScorerVersion? version,
         BlendModel blend, string externalId, int count)
     {
         var (events, profile) = await TestHost.ReadAsync(async db =>
@@ -107,14 +108,14 @@ public sealed class RecommendationEndpointTests
             var user = await db.Users.SingleAsync(u => u.ExternalId == externalId);
             EventKind[] kinds = [EventKind.View, EventKind.Click, EventKind.Cart, EventKind.Purchase];
             var newestFirst = await db.Events.Where(e => e.UserId == user.Id && kinds.Contains(e.Kind)).OrderByDescending(e => e.OccurredAt)
-                .Take(Discounts.Web.Features.Recommendations.RankingReads.MaxHistoryEvents).Select(e => new { e.ItemId, e.Kind }).ToListAsync();
+                .Take(Discounts.Core.Data.RankingReads.MaxHistoryEvents).Select(e => new { e.ItemId, e.Kind }).ToListAsync();
             return (newestFirst, await db.Profiles.SingleAsync(p => p.UserId == user.Id));
         });
         var history = events.AsEnumerable().Reverse().Select(e => index.RowOf(e.ItemId)).OfType<int>().ToList();
         var bought = events.Where(e => e.Kind == EventKind.Purchase).Select(e => index.RowOf(e.ItemId)).OfType<int>().ToHashSet();
         var vector = version is null ? null : scorer.EmbedUsers([profile.ProfileText]).Vectors[0];
         var profileCandidates = CandidateGenerator.FromProfile(
-            index, Recommender.Interests(profile.KeywordsJson, profile.TopicsJson), vector, recommender.Matrix(index), Options.CandidatesPerSource);
+            index, Discounts.Core.Profiling.ProfileJson.Interests(profile.KeywordsJson, profile.TopicsJson), vector, recommender.Matrix(index), Options.CandidatesPerSource);
         var user = new UserContext(history, bought, profileCandidates);
         var candidates = RankingEngine.Candidates(index, user, Options.CandidatesPerSource);
         RankingEngine.AddBuyProbabilities(scorer, version, vector, index, candidates);
@@ -129,7 +130,7 @@ public sealed class RecommendationEndpointTests
         (await client.PutAsJsonAsync("/api/users/u-recs-nothing", new { consentPersonalisation = true, consentMarketing = false })).EnsureSuccessStatusCode();
 
         var result = await GetAsync(client, "u-recs-nothing");
-        var recommender = TestHost.Factory.Services.GetRequiredService<Recommender>();
+        var recommender = TestHost.Factory.Services.GetRequiredService<RecommendationService>();
         var index = await recommender.GetIndexAsync(CancellationToken.None);
         var mostPopular = index.Items[index.PopularList[0]].ExternalId;
         string[] allowed = [RecommendationFeatures.Popular, RecommendationFeatures.Trending, RecommendationFeatures.New];
@@ -139,10 +140,10 @@ public sealed class RecommendationEndpointTests
             Assert.That(result.Items, Has.Count.EqualTo(10));
             Assert.That(result.Items.SelectMany(i => i.Sources).Distinct(), Is.SubsetOf(allowed));
             Assert.That(result.Items[0].ItemId, Is.EqualTo(mostPopular));
-            Assert.That(result.Items, Has.All.Matches<GetRecommendations.Recommendation>(i => i.Sources.Contains(RecommendationFeatures.Popular)));
+            Assert.That(result.Items, Has.All.Matches<RecommendedItem>(i => i.Sources.Contains(RecommendationFeatures.Popular)));
             Assert.That(result.Items.Select(i => i.Score), Is.Ordered.Descending);
             Assert.That(result.BlendVersion, Is.EqualTo("popularity"));
-            Assert.That(result.Items, Has.All.Matches<GetRecommendations.Recommendation>(i => i.BuyProbability is null && i.Reason.Length > 0));
+            Assert.That(result.Items, Has.All.Matches<RecommendedItem>(i => i.BuyProbability is null && i.Reason.Length > 0));
         });
     }
 
@@ -199,7 +200,7 @@ public sealed class RecommendationEndpointTests
         Assert.Multiple(() =>
         {
             Assert.That(result.Items, Has.Count.EqualTo(4));
-            Assert.That(result.Items, Has.All.Matches<GetRecommendations.Recommendation>(i => i.Discount != null && i.Discount.ItemId == i.ItemId && i.Discount.Reason.Length > 0));
+            Assert.That(result.Items, Has.All.Matches<RecommendedItem>(i => i.Discount != null && i.Discount.ItemId == i.ItemId && i.Discount.Reason.Length > 0));
             Assert.That(stored, Is.EqualTo(4));
         });
     }
@@ -297,7 +298,7 @@ public sealed class RecommendationEndpointTests
     /// <summary>The fitted blend for the serving scorer; also used by other tests that need background work settled.</summary>
     internal static async Task<BlendModel> WaitForBlendAsync()
     {
-        var recommender = TestHost.Factory.Services.GetRequiredService<Recommender>();
+        var recommender = TestHost.Factory.Services.GetRequiredService<RecommendationService>();
         var scorer = TestHost.Factory.Services.GetRequiredService<Discounts.Core.Scoring.IScorer>();
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (waited.Elapsed < Patience)

@@ -8,9 +8,9 @@ namespace Discounts.Web.Modules;
 
 public static class DiscountingSetup
 {
-    public static IServiceCollection AddDiscountsDiscounting(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The discount slices' services: the quoter other slices price through, result caches and the uplift job.</summary>
+    public static IServiceCollection AddDiscountsDiscountingSlices(this IServiceCollection services)
     {
-        services.AddOptions<DiscountingOptions>().Bind(configuration.GetSection(DiscountingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<UpliftModelStore>();
         services.AddScoped<IDiscountQuoter, QuoteDiscount.Quoter>();
         services.AddSingleton<EvaluateDiscountPolicy.ResultCache>();

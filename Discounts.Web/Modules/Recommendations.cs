@@ -1,22 +1,14 @@
-using Discounts.Core.Recommending;
+using Discounts.Core.Serving;
 using Discounts.Web.Features.Recommendations;
-
-using Discounts.Web.Infrastructure;
 
 namespace Discounts.Web.Modules;
 
 public static class RecommendationsSetup
 {
-    public static IServiceCollection AddDiscountsRecommendations(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The job server's side of recommendations: the blend fit job and the queue Core's serving state asks it through.</summary>
+    public static IServiceCollection AddDiscountsRecommendationJobs(this IServiceCollection services)
     {
-        services.AddOptions<RecommendationOptions>().Bind(configuration.GetSection(RecommendationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<Recommender>();
-        services.AddSingleton<RecommendationCache>();
-        services.AddSingleton<RankingReads>();
-        services.AddSingleton<ImpressionLog>();
-        services.AddHostedService(sp => sp.GetRequiredService<ImpressionLog>());
-        // After the database initialiser (registered earlier), so the schema exists and the demo shop is seeded.
-        services.AddHostedService<RecommendationRefresher>();
+        services.AddSingleton<IBlendFitQueue, FitRecommendationBlend.Queue>();
         services.AddTransient<FitRecommendationBlend.Job>();
         return services;
     }

@@ -27,12 +27,12 @@ public sealed class TrainingScheduleOptions
 
 public static class TrainingSetup
 {
-    public static IServiceCollection AddDiscountsTraining(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The job server's side of training: the fine-tune jobs, their schedule, resuming cut-off runs and the first run of a new shop.</summary>
+    public static IServiceCollection AddDiscountsTrainingJobs(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<TrainingScheduleOptions>().Bind(configuration.GetSection(FineTuneOptions.SectionName))
             .Validate(o => !string.IsNullOrWhiteSpace(o.Schedule), "Training:Schedule must be a cron expression.")
             .ValidateOnStart();
-        services.AddScorer(configuration);
         services.AddTransient<FineTuneJob>();
         services.AddTransient<ScheduledFineTuneJob>();
         services.AddHostedService<InterruptedTrainingRuns>();

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Discounts.Core.Data;
-using Discounts.Training.Runtime;
+using Discounts.Core.Hosting;
+using Discounts.Training;
 using Discounts.Web.Features;
 using FluentValidation;
 using Microsoft.Extensions.Configuration.Json;
@@ -60,15 +61,15 @@ public static class WebHost
     public static IServiceCollection AddDiscountsServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton(TimeProvider.System);
-        services.AddDiscountsStorage(configuration);
+        services.AddDiscountsCore(configuration);
+        services.AddDiscountsTraining(configuration);
         services.AddDiscountsNodes(configuration);
         services.AddApiKeyAuthentication(configuration);
         services.AddDiscountsRateLimiting(configuration);
         services.AddDiscountsJobs(configuration);
         services.AddDiscountsHealth();
-        services.AddDiscountsDiscounting(configuration);
-        services.AddTorchRuntime(configuration);
-        services.AddDiscountsTraining(configuration);
+        services.AddDiscountsDiscountingSlices();
+        services.AddDiscountsTrainingJobs(configuration);
         services.AddDiscountsTelemetry();
         services.AddDiscountsOpenApi();
         services.AddMediator((Mediator.MediatorOptions options) =>
@@ -87,8 +88,8 @@ public static class WebHost
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(options =>
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase, allowIntegerValues: false)));
-        services.AddDiscountsProfiling(configuration);
-        services.AddDiscountsRecommendations(configuration);
+        services.AddDiscountsProfilingJobs();
+        services.AddDiscountsRecommendationJobs();
         return services;
     }
 

@@ -1,10 +1,10 @@
 using System.Security.Cryptography;
+using Discounts.Core.Serving;
 using Discounts.Core.Data;
 using Discounts.Core.Discounting;
 using Discounts.Core.Domain;
 using Discounts.Core.Profiling;
 using Discounts.Core.Scoring;
-using Discounts.Web.Features.Recommendations;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
 using FluentValidation.Results;
@@ -38,7 +38,7 @@ public static class QuoteDiscount
         UpliftModelStore models,
         TextModelStore textModels,
         IScorer scorer,
-        Recommender recommender,
+        IRecommendationService recommendations,
         IOptions<DiscountingOptions> options,
         TimeProvider clock) : ICommandHandler<Command, Result>
     {
@@ -119,7 +119,7 @@ public static class QuoteDiscount
         /// <summary>
         /// The serving scorer's p(buy) of each item at its list price for the user's current profile, with the version
         /// that computed it; null per item where no scorer serves, the user has no profile text yet, or the version does
-        /// not know the item. The user's vector is the recommender's, cached per profile and scorer version.
+        /// not know the item. The user's vector is the recommendation service's, cached per profile and scorer version.
         /// </summary>
         private async Task<(string? Version, double?[] Probabilities)> ScorerProbabilitiesAsync(long userId, List<Item> items, CancellationToken cancellationToken)
         {
@@ -131,7 +131,7 @@ public static class QuoteDiscount
 
             var profile = await db.Profiles.AsNoTracking().Where(p => p.UserId == userId)
                 .Select(p => new { p.Version, p.ProfileText }).FirstOrDefaultAsync(cancellationToken);
-            if (profile is null || recommender.UserVector(userId, profile.Version, profile.ProfileText, version) is not { } vector)
+            if (profile is null || recommendations.UserVector(userId, profile.Version, profile.ProfileText, version) is not { } vector)
             {
                 return (null, none);
             }

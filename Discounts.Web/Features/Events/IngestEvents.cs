@@ -1,8 +1,8 @@
+using Discounts.Core.Serving;
 using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Discounts.Core.Profiling;
 using Discounts.Web.Features.Profiles;
-using Discounts.Web.Features.Recommendations;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
 using FluentValidation.Results;
@@ -57,7 +57,7 @@ public static class IngestEvents
         }
     }
 
-    public sealed class Handler(DiscountsDbContext db, TimeProvider clock, ProfileRefreshScheduler refresh, ImpressionLog impressions) : ICommandHandler<Command, Result>
+    public sealed class Handler(DiscountsDbContext db, TimeProvider clock, ProfileRefreshScheduler refresh, IRecommendationService recommendations) : ICommandHandler<Command, Result>
     {
         public async ValueTask<Result> Handle(Command command, CancellationToken cancellationToken)
         {
@@ -118,7 +118,7 @@ public static class IngestEvents
                 return;
             }
 
-            await impressions.FlushAsync(cancellationToken);
+            await recommendations.FlushImpressionsAsync(cancellationToken);
             var lists = (await (
                     from l in db.RecommendationLists.AsNoTracking()
                     where wanted.Contains(l.RecommendationId)

@@ -4,6 +4,7 @@ using Discounts.Core.Domain;
 using Discounts.Core.Profiling;
 using Discounts.Core.Recommending;
 using Discounts.Core.Scoring;
+using Discounts.Core.Serving;
 using Discounts.Web.Infrastructure;
 using Hangfire;
 using Mediator;
@@ -31,14 +32,14 @@ public static partial class FitRecommendationBlend
     public sealed record Result(string Version, string ModelVersion, IReadOnlyDictionary<string, double> Weights, double Intercept, BlendFitReport Report);
 
     public sealed partial class Handler(
-        DiscountsDbContext db, IScorer scorer, Recommender recommender, TextModelStore textModels, IOptions<RecommendationOptions> options,
+        DiscountsDbContext db, IScorer scorer, IRecommendationService recommendations, TextModelStore textModels, IOptions<RecommendationOptions> options,
         TimeProvider clock, ILogger<Handler> logger) : ICommandHandler<Command, Result>
     {
         public async ValueTask<Result> Handle(Command command, CancellationToken cancellationToken)
         {
             var version = scorer.ActiveVersion;
             var modelVersion = version?.Name ?? "none";
-            var (items, events) = await Recommender.LoadAsync(db, cancellationToken);
+            var (items, events) = await RecommendationService.LoadAsync(db, cancellationToken);
             var now = clock.GetUtcNow().UtcDateTime;
             var latest = events.Count == 0 ? now : events.Max(e => e.OccurredAt);
             var cutoff = latest.AddDays(-options.Value.ValidationDays);
@@ -63,7 +64,7 @@ public static partial class FitRecommendationBlend
             };
             db.RecommendationBlends.Add(record);
             await db.SaveChangesAsync(cancellationToken);
-            recommender.UseBlend(model, now);
+            recommendations.UseBlend(model, now);
             LogFitted(logger, blendVersion, report.Users, report.Examples, report.Positives, report.Selected, report.HeldOutHitRateAt10);
             return new Result(blendVersion, modelVersion, model.Named(), model.Intercept, report);
         }
@@ -123,7 +124,7 @@ public static partial class FitRecommendationBlend
             var bought = earlier.Where(e => e.Kind == EventKind.Purchase).Select(e => index.RowOf(e.ItemId)).OfType<int>().ToHashSet();
             var after = userEvents.Where(e => e.OccurredAt > cutoff && PositiveKinds.Contains(e.Kind)).Select(e => index.RowOf(e.ItemId)).OfType<int>().ToHashSet();
             // The same JSON round trip as a stored profile, so interests are read exactly as serving reads them.
-            var interests = Recommender.Interests(
+            var interests = ProfileJson.Interests(
                 JsonSerializer.Serialize(profiles[u].Keywords, ProfileJson.Options), JsonSerializer.Serialize(profiles[u].Topics, ProfileJson.Options));
             var candidates = CandidateGenerator.Generate(index, new UserSignals(history, bought, interests, vectors[u]), matrix, candidatesPerSource);
             if (scorer is not null)
@@ -139,6 +140,12 @@ public static partial class FitRecommendationBlend
 
     private static float[]? Vector(this EmbeddedBatch batch, int row, ScorerVersion expected) =>
         batch.Version == expected ? batch.Vectors[row] : null;
+
+    /// <summary>Queues the job once: a fit already queued or running is not queued again.</summary>
+    public sealed class Queue(JobDeduplicator jobs) : IBlendFitQueue
+    {
+        public void QueueFit() => jobs.EnqueueOnce(JobId, client => client.Enqueue<Job>(job => job.RunAsync(CancellationToken.None)));
+    }
 
     /// <summary>The Hangfire entry point: the job goes through the mediator like any request.</summary>
     public sealed class Job(ISender sender)

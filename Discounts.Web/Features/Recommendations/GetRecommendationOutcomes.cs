@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Discounts.Core.Serving;
 using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Discounts.Core.Recommending;
@@ -30,11 +31,11 @@ public static class GetRecommendationOutcomes
 
     public sealed class Validator : AbstractValidator<Query>;
 
-    public sealed class Handler(DiscountsDbContext db, ImpressionLog impressions) : IQueryHandler<Query, Result>
+    public sealed class Handler(DiscountsDbContext db, IRecommendationService recommendations) : IQueryHandler<Query, Result>
     {
         public async ValueTask<Result> Handle(Query query, CancellationToken cancellationToken)
         {
-            await impressions.FlushAsync(cancellationToken);
+            await recommendations.FlushImpressionsAsync(cancellationToken);
             var shown = await db.RecommendationLists.AsNoTracking()
                 .GroupBy(l => l.ModelVersion)
                 .Select(g => new { ModelVersion = g.Key, Lists = g.Count(), Impressions = g.Sum(l => (long)l.ItemCount) })

@@ -1,13 +1,13 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
-using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
-namespace Discounts.Web.Features.Recommendations;
+namespace Discounts.Core.Data;
 
 /// <summary>A user's id and the stamps a cached list is checked against.</summary>
 public sealed record UserHead(long Id, int? ProfileVersion, long Events, long? LastEventId);

@@ -1,26 +1,28 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Discounts.Core.Profiling;
 using Discounts.Core.Recommending;
 using Discounts.Core.Scoring;
-using Discounts.Web.Infrastructure;
-using Hangfire;
+using Discounts.Core.Telemetry;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Discounts.Web.Features.Recommendations;
+namespace Discounts.Core.Serving;
 
 /// <summary>
 /// The serving state of recommendations, shared by every request: the current <see cref="CatalogueIndex"/>, the blend
 /// in use, the scorer's item matrix (per model version and catalogue) and users' profile embeddings and profile
 /// candidates (per profile version, model version and catalogue). Each is replaced whole, so a request reads one
-/// consistent set without locks.
+/// consistent set without locks. Rankings go through <see cref="RankingEngine"/>, the engine <c>evaluate-ranking</c>
+/// replays.
 /// </summary>
-public sealed partial class Recommender(
-    IServiceScopeFactory scopes, IScorer scorer, IOptions<RecommendationOptions> options, TimeProvider clock, DiscountsMetrics metrics,
-    ILogger<Recommender> logger)
+public sealed partial class RecommendationService(
+    IServiceScopeFactory scopes, IScorer scorer, RankingReads reads, RecommendationCache cache, ImpressionLog impressions, IBlendFitQueue blendFits,
+    IOptions<RecommendationOptions> options, TimeProvider clock, DiscountsMetrics metrics, ILogger<RecommendationService> logger)
+    : IRecommendationService
 {
     private readonly System.Diagnostics.Metrics.Histogram<double> phases = metrics.Meter.CreateHistogram<double>(
         "discounts.recommendations.phase.duration", "ms", "Time spent per request in each phase: load, candidates, scorer, rank, quotes");
@@ -49,13 +51,94 @@ public sealed partial class Recommender(
     /// <summary>Rankings that read the profile and searched for its candidates.</summary>
     public long ProfileMisses => Interlocked.Read(ref profileMisses);
 
-    /// <summary>Records the time since <paramref name="since"/> for a phase, and returns now for the next one.</summary>
     public long RecordPhase(string phase, long since)
     {
         var now = System.Diagnostics.Stopwatch.GetTimestamp();
         phases.Record(System.Diagnostics.Stopwatch.GetElapsedTime(since, now).TotalMilliseconds, new KeyValuePair<string, object?>("phase", phase));
         return now;
     }
+
+    public async Task<CachedRanking?> RankAsync(string userId, int count, CancellationToken cancellationToken)
+    {
+        var phase = System.Diagnostics.Stopwatch.GetTimestamp();
+        // Stamps first: anything written after this read changes the next request's stamp, so a list computed
+        // from newer data than its stamp is at worst recomputed once, never served stale.
+        if (await reads.HeadAsync(userId, cancellationToken) is not { } user)
+        {
+            return null;
+        }
+
+        var index = await GetIndexAsync(cancellationToken);
+        var version = scorer.ActiveVersion;
+        var blendModel = BlendFor(version?.Name ?? "none");
+        var stamp = new RankingStamp(user.ProfileVersion, user.Events, user.LastEventId, index, version, blendModel.Version);
+        var ranking = cache.Get(user.Id, count, stamp);
+        phase = RecordPhase(ranking is null ? "load" : "cached", phase);
+        if (ranking is not null)
+        {
+            return ranking;
+        }
+
+        ranking = await RankAsync(user.Id, count, stamp, blendModel, phase, cancellationToken);
+        // A scorer swapped mid-request leaves the list without p(buy); only a list ranked by the version in its stamp is kept.
+        if (scorer.ActiveVersion == version)
+        {
+            cache.Set(user.Id, count, ranking);
+        }
+
+        return ranking;
+    }
+
+    /// <summary>The full computation: the user's profile and history, candidates, p(buy), the blend and diversity.</summary>
+    private async Task<CachedRanking> RankAsync(long userId, int count, RankingStamp stamp, BlendModel blendModel, long phase, CancellationToken cancellationToken)
+    {
+        var index = stamp.Index;
+        var version = stamp.Scorer;
+        var events = await reads.HistoryAsync(userId, cancellationToken);
+        var itemMatrix = Matrix(index);
+        var profile = await ProfileCandidatesAsync(userId, stamp.ProfileVersion, index, itemMatrix, version, reads.ProfileAsync, cancellationToken);
+        phase = RecordPhase("load", phase);
+
+        var history = new List<int>(events.Count);
+        var bought = new HashSet<int>();
+        for (var i = events.Count - 1; i >= 0; i--)
+        {
+            if (index.RowOf(events[i].ItemId) is { } row)
+            {
+                history.Add(row);
+                if (events[i].Kind == EventKind.Purchase)
+                {
+                    bought.Add(row);
+                }
+            }
+        }
+
+        var user = new UserContext(history, bought, profile);
+        var candidates = RankingEngine.Candidates(index, user, options.Value.CandidatesPerSource);
+        phase = RecordPhase("candidates", phase);
+        RankingEngine.AddBuyProbabilities(scorer, version, profile.Vector, index, candidates);
+        phase = RecordPhase("scorer", phase);
+        var stranger = RankingEngine.IsStranger(user);
+        var chosen = RankingEngine.Order(index, candidates, blendModel, stranger, RankingRules.Serving(options.Value), count);
+        var items = new RecommendedItem[chosen.Count];
+        var shown = new ShownItem[chosen.Count];
+        for (var i = 0; i < chosen.Count; i++)
+        {
+            var c = chosen[i];
+            var item = index.Items[c.Item];
+            items[i] = new RecommendedItem(item.ExternalId, item.Title, item.Category, Math.Round(c.Score, 6),
+                c.BuyProbability is { } p ? Math.Round(p, 6) : null,
+                c.Sources, index.Catalogue.Reasons.Describe(c, blendModel.StrongestSource(c.Features)), null);
+            shown[i] = new ShownItem(item.Id, c.Score, RecommendationFeatures.SourceListOf(c.Features));
+        }
+
+        RecordPhase("rank", phase);
+        return new CachedRanking(userId, stamp, version?.Name ?? "none", stranger ? "popularity" : blendModel.Version, items, ShownItems.Of(shown));
+    }
+
+    public void RecordServed(ServedList list) => impressions.Add(list);
+
+    public Task FlushImpressionsAsync(CancellationToken cancellationToken) => impressions.FlushAsync(cancellationToken);
 
     public BlendModel? FittedBlend => Volatile.Read(ref blend);
 
@@ -195,7 +278,7 @@ public sealed partial class Recommender(
 
         var vector = version is null ? null : UserVector(userId, profile.Version, profile.ProfileText, version);
         var candidates = CandidateGenerator.FromProfile(
-            forIndex, Interests(profile.KeywordsJson, profile.TopicsJson), vector, itemMatrix, options.Value.CandidatesPerSource);
+            forIndex, ProfileJson.Interests(profile.KeywordsJson, profile.TopicsJson), vector, itemMatrix, options.Value.CandidatesPerSource);
         // Without the vector of this very version (swapped mid-request) the picks lack the nearest items: not kept.
         if (version is null || vector is not null || profile.ProfileText.Length == 0)
         {
@@ -217,19 +300,6 @@ public sealed partial class Recommender(
         }
 
         users[userId] = entry;
-    }
-
-    /// <summary>The profile's keywords and its topics' words, as the content source reads them.</summary>
-    public static IReadOnlyList<WeightedTerm> Interests(string keywordsJson, string topicsJson)
-    {
-        var interests = JsonSerializer.Deserialize<List<WeightedTerm>>(keywordsJson, ProfileJson.Options) ?? [];
-        foreach (var topic in JsonSerializer.Deserialize<List<UserTopic>>(topicsJson, ProfileJson.Options) ?? [])
-        {
-            // A topic's words share its weight in the user's mix, so a strong topic counts like one good keyword.
-            interests.AddRange(topic.TopWords.Select(word => new WeightedTerm(word, topic.Share / Math.Max(1, topic.TopWords.Count))));
-        }
-
-        return interests;
     }
 
     /// <summary>Queues a blend fit for the serving scorer version unless one is stored (then it is loaded) or already queued.</summary>
@@ -257,8 +327,7 @@ public sealed partial class Recommender(
             return;
         }
 
-        scope.ServiceProvider.GetRequiredService<JobDeduplicator>()
-            .EnqueueOnce(FitRecommendationBlend.JobId, client => client.Enqueue<FitRecommendationBlend.Job>(job => job.RunAsync(CancellationToken.None)));
+        blendFits.QueueFit();
     }
 
     private sealed record MatrixForCatalogue(ItemMatrix Matrix, CatalogueItems Catalogue);
@@ -282,36 +351,3 @@ public sealed partial class Recommender(
     private static partial void LogIndexBuilt(ILogger logger, int items, int events, int edges, int terms, double milliseconds);
 }
 
-/// <summary>Keeps the index current and makes sure the serving scorer version has a fitted blend.</summary>
-public sealed partial class RecommendationRefresher(Recommender recommender, IOptions<RecommendationOptions> options, ILogger<RecommendationRefresher> logger)
-    : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        await Task.Yield();
-        var lastRefresh = DateTime.MinValue;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                if (DateTime.UtcNow - lastRefresh >= TimeSpan.FromSeconds(options.Value.RefreshSeconds))
-                {
-                    await recommender.RefreshAsync(force: false, stoppingToken);
-                    lastRefresh = DateTime.UtcNow;
-                }
-
-                await recommender.EnsureBlendAsync(stoppingToken);
-            }
-            catch (Exception error) when (error is not OperationCanceledException)
-            {
-                LogRefreshFailed(logger, error);
-            }
-
-            // Checked often (it is cheap), so a newly activated scorer gets its blend fitted within seconds.
-            await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Refreshing the recommendation index failed")]
-    private static partial void LogRefreshFailed(ILogger logger, Exception error);
-}

@@ -1,4 +1,5 @@
 using Discounts.Training.FineTuning;
+using Discounts.Training.Runtime;
 using Discounts.Training.Scorer;
 using Discounts.Training.Serving;
 using Microsoft.Extensions.Configuration;
@@ -6,8 +7,13 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Discounts.Training;
 
-public static class ScorerServiceCollectionExtensions
+/// <summary>Training's services: the torch runtime, the scorer and fine-tuning. The host adds the job server's entry points.</summary>
+public static class TrainingModule
 {
+    /// <summary>The torch runtime (device and threads) and <see cref="AddScorer"/>.</summary>
+    public static IServiceCollection AddDiscountsTraining(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddTorchRuntime(configuration).AddScorer(configuration);
+
     /// <summary>The scorer host (also as <see cref="Core.Scoring.IScorer"/>), fine-tuning services, and a startup load of the active version.</summary>
     public static IServiceCollection AddScorer(this IServiceCollection services, IConfiguration configuration)
     {

@@ -1,10 +1,10 @@
 using Discounts.Core.Domain;
 using Discounts.Core.Recommending;
 using Discounts.Core.Scoring;
-using Discounts.Web.Infrastructure;
+using Discounts.Core.Telemetry;
 using Microsoft.Extensions.Options;
 
-namespace Discounts.Web.Features.Recommendations;
+namespace Discounts.Core.Serving;
 
 /// <summary>
 /// Everything a ranked list depends on. Profile version and the user's event count and newest event id are read from
@@ -25,8 +25,9 @@ public sealed record RankingStamp(int? ProfileVersion, long Events, long? LastEv
 /// serving stores as its impressions, both built once and shared by every serving. An array and one string, so a
 /// cached list of 100 items is about 100 objects for the garbage collector to trace rather than 600.
 /// </summary>
+/// <param name="UserId">The user's internal id.</param>
 public sealed record CachedRanking(
-    RankingStamp Stamp, string ModelVersion, string BlendVersion, IReadOnlyList<GetRecommendations.Recommendation> Items, ShownItems Shown);
+    long UserId, RankingStamp Stamp, string ModelVersion, string BlendVersion, IReadOnlyList<RecommendedItem> Items, ShownItems Shown);
 
 /// <summary>
 /// A bounded least-recently-used cache of ranked lists per (user, count). A lookup hits only when the stored stamp
