@@ -12,12 +12,17 @@ public sealed record BlendModel(string Version, string ModelVersion, IReadOnlyLi
     /// </summary>
     public static BlendModel Prior(string modelVersion) => new("prior", modelVersion, Enumerable.Repeat(1.0, RecommendationFeatures.Count).ToArray(), -3);
 
-    public double Score(ReadOnlySpan<float> features)
+    public double Score(ReadOnlySpan<float> features) => Score(DenseWeights(), Intercept, features);
+
+    /// <summary>The weights as one array, so scoring a list reads them without an interface call per feature.</summary>
+    public double[] DenseWeights() => Weights as double[] ?? [.. Weights];
+
+    public static double Score(ReadOnlySpan<double> weights, double intercept, ReadOnlySpan<float> features)
     {
-        var z = Intercept;
-        for (var i = 0; i < Weights.Count; i++)
+        var z = intercept;
+        for (var i = 0; i < weights.Length; i++)
         {
-            z += Weights[i] * features[i];
+            z += weights[i] * features[i];
         }
 
         return 1 / (1 + Math.Exp(-z));

@@ -47,8 +47,18 @@ public sealed class ItemGraphSource(int feature, ItemGraphKind graph, int histor
     public override void Propose(CatalogueIndex index, UserContext user, int perSource, CandidateSet candidates)
     {
         var itemGraph = index.GraphOf(graph);
-        var scores = ScoreAccumulator.For(index.Count);
         var history = user.History;
+        if (historyItems == 1)
+        {
+            if (history.Count > 0)
+            {
+                ProposeRow(itemGraph, history[^1], perSource, candidates);
+            }
+
+            return;
+        }
+
+        var scores = ScoreAccumulator.For(index.Count);
         Span<int> anchors = stackalloc int[historyItems];
         var used = 0;
         var weight = 1f;
@@ -61,30 +71,45 @@ public sealed class ItemGraphSource(int feature, ItemGraphKind graph, int histor
             }
 
             anchors[used++] = anchor;
-            var neighbours = itemGraph.Neighbours(anchor);
-            var weights = itemGraph.NeighbourWeights(anchor);
-            for (var i = 0; i < neighbours.Length; i++)
-            {
-                scores.Add(neighbours[i], weight * weights[i], anchor);
-            }
-
+            scores.AddRow(itemGraph.Neighbours(anchor), itemGraph.NeighbourWeights(anchor), weight, anchor);
             weight *= recencyDecay;
         }
 
-        var text = RecommendationFeatures.IsTextGraph(Feature);
         foreach (var (item, score, anchor) in scores.TakeTop(perSource))
         {
-            var candidate = candidates.Get(item);
-            candidate.Features[Feature] = score;
-            // The first source of each kind to propose the item names the history item its reason points to.
-            if (text && candidate.TextAnchor < 0)
+            Propose(candidates, item, score, anchor);
+        }
+    }
+
+    /// <summary>
+    /// One history item's neighbours are its graph row, already strongest first with ties by item: its first positive
+    /// entries are what summing and selecting would give, without either.
+    /// </summary>
+    private void ProposeRow(ItemGraph itemGraph, int anchor, int perSource, CandidateSet candidates)
+    {
+        var neighbours = itemGraph.Neighbours(anchor);
+        var weights = itemGraph.NeighbourWeights(anchor);
+        for (var i = 0; i < neighbours.Length && i < perSource && weights[i] > 0; i++)
+        {
+            Propose(candidates, neighbours[i], weights[i] / weights[0], anchor);
+        }
+    }
+
+    private void Propose(CandidateSet candidates, int item, float score, int anchor)
+    {
+        var candidate = candidates.Get(item);
+        candidate.Features[Feature] = score;
+        // The first source of each kind to propose the item names the history item its reason points to.
+        if (RecommendationFeatures.IsTextGraph(Feature))
+        {
+            if (candidate.TextAnchor < 0)
             {
                 candidate.TextAnchor = anchor;
             }
-            else if (!text && candidate.Anchor < 0)
-            {
-                candidate.Anchor = anchor;
-            }
+        }
+        else if (candidate.Anchor < 0)
+        {
+            candidate.Anchor = anchor;
         }
     }
 }

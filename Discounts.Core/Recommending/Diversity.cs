@@ -7,7 +7,14 @@ namespace Discounts.Core.Recommending;
 /// </summary>
 public static class Diversity
 {
-    public static List<T> Apply<T>(IReadOnlyList<T> ranked, Func<T, int> category, int maxPerCategory, int window, int count)
+    public static List<T> Apply<T>(IReadOnlyList<T> ranked, Func<T, int> category, int maxPerCategory, int window, int count) =>
+        Apply(ranked, category, maxPerCategory, window, count, out _);
+
+    /// <param name="ranOut">
+    /// Whether the walk reached the end of <paramref name="ranked"/> before the list was decided: when that is a prefix
+    /// of the full ranking, items beyond it could have changed the result.
+    /// </param>
+    public static List<T> Apply<T>(IReadOnlyList<T> ranked, Func<T, int> category, int maxPerCategory, int window, int count, out bool ranOut)
     {
         var result = new List<T>(Math.Min(count, ranked.Count));
         var waiting = new List<T>();
@@ -28,6 +35,7 @@ public static class Diversity
             }
         }
 
+        ranOut = result.Count < Math.Min(window, count);
         // The rest keeps rank order: the waiting items (ranked above everything not yet visited) first.
         foreach (var item in waiting.Concat(ranked.Skip(next)))
         {
@@ -39,6 +47,7 @@ public static class Diversity
             result.Add(item);
         }
 
+        ranOut |= result.Count < count;
         return result;
     }
 }

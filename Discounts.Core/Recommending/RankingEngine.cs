@@ -27,19 +27,36 @@ public static class RankingEngine
     /// <summary>Scores, sorts and finishes the list: the first <paramref name="count"/> items, best first.</summary>
     public static List<Candidate> Order(CatalogueIndex index, IReadOnlyList<Candidate> candidates, BlendModel blend, bool stranger, RankingRules rules, int count)
     {
+        var weights = blend.DenseWeights();
         foreach (var candidate in candidates)
         {
             // A stranger gets best sellers first, this week's as the tie-break.
             candidate.Score = stranger
                 ? (candidate.Features[RecommendationFeatures.PopularIndex] + 0.1 * candidate.Features[RecommendationFeatures.TrendingIndex]) / 1.1
-                : blend.Score(candidate.Features);
+                : BlendModel.Score(weights, blend.Intercept, candidate.Features);
         }
 
-        var ranked = RankingOrder.Sort(candidates);
-        return rules.MaxPerCategory >= ranked.Length
-            ? [.. ranked.Take(count)]
-            : Diversity.Apply(ranked, c => index.CategoryOf[c.Item], rules.MaxPerCategory, rules.DiversityWindow, count);
+        if (rules.MaxPerCategory >= candidates.Count)
+        {
+            return [.. RankingOrder.Top(candidates, count)];
+        }
+
+        // The category cap usually decides within the first few times count; the whole ranking only when it did not.
+        var prefix = RankingOrder.Top(candidates, Math.Max(count, rules.DiversityWindow) * DiversityPrefix);
+        var chosen = Diversity.Apply(prefix, c => index.CategoryOf[c.Item], rules.MaxPerCategory, rules.DiversityWindow, count, out var ranOut);
+        return ranOut && prefix.Length < candidates.Count
+            ? Diversity.Apply(RankingOrder.Sort(candidates), c => index.CategoryOf[c.Item], rules.MaxPerCategory, rules.DiversityWindow, count)
+            : chosen;
     }
+
+    private const int DiversityPrefix = 4;
+
+    /// <summary>
+    /// Whether the order reads the scorer's feature. When it does not (a stranger's list, or a blend that gives the
+    /// scorer no weight), only the chosen items need p(buy), for the response: scoring them alone after the order
+    /// gives the same list and the same figures.
+    /// </summary>
+    public static bool OrderReadsScorer(BlendModel blend, bool stranger) => !stranger && blend.Weights[RecommendationFeatures.ScorerIndex] != 0;
 
     /// <summary>Fills each candidate's scorer feature with p(buy) (0 where it cannot score), as its percentile within the list, and its raw p.</summary>
     public static void AddBuyProbabilities(IScorer scorer, ScorerVersion? version, float[]? vector, CatalogueIndex index, List<Candidate> candidates)

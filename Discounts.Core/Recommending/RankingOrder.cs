@@ -8,7 +8,10 @@ public static class RankingOrder
     /// candidates is built once afterwards: a comparison delegate over candidate objects cost 5 % of a ranking's CPU,
     /// and moving object references during the sort costs a write barrier per move.
     /// </summary>
-    public static Candidate[] Sort(IReadOnlyList<Candidate> candidates)
+    public static Candidate[] Sort(IReadOnlyList<Candidate> candidates) => Top(candidates, candidates.Count);
+
+    /// <summary>The best <paramref name="count"/> in the same order, found by selection: a list shows ten of hundreds.</summary>
+    public static Candidate[] Top(IReadOnlyList<Candidate> candidates, int count)
     {
         var keys = new RankKey[candidates.Count];
         for (var i = 0; i < keys.Length; i++)
@@ -16,11 +19,11 @@ public static class RankingOrder
             keys[i] = new RankKey(-candidates[i].Score, candidates[i].Item, i);
         }
 
-        keys.AsSpan().Sort();
-        var ranked = new Candidate[keys.Length];
-        for (var i = 0; i < keys.Length; i++)
+        var best = Selection.SmallestSorted(keys.AsSpan(), count);
+        var ranked = new Candidate[best.Length];
+        for (var i = 0; i < best.Length; i++)
         {
-            ranked[i] = candidates[keys[i].Position];
+            ranked[i] = candidates[best[i].Position];
         }
 
         return ranked;

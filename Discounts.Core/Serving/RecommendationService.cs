@@ -25,7 +25,7 @@ public sealed partial class RecommendationService(
     : IRecommendationService
 {
     private readonly System.Diagnostics.Metrics.Histogram<double> phases = metrics.Meter.CreateHistogram<double>(
-        "discounts.recommendations.phase.duration", "ms", "Time spent per request in each phase: load, candidates, scorer, rank, quotes");
+        "discounts.recommendations.phase.duration", "ms", "Time spent per request in each phase: load (or cached), candidates, scorer, rank, response (items and reasons), quotes");
 
     private static readonly EventKind[] InterestKinds = [EventKind.View, EventKind.Click, EventKind.Cart, EventKind.Purchase];
 
@@ -116,10 +116,22 @@ public sealed partial class RecommendationService(
         var user = new UserContext(history, bought, profile);
         var candidates = RankingEngine.Candidates(index, user, options.Value.CandidatesPerSource);
         phase = RecordPhase("candidates", phase);
-        RankingEngine.AddBuyProbabilities(scorer, version, profile.Vector, index, candidates);
-        phase = RecordPhase("scorer", phase);
         var stranger = RankingEngine.IsStranger(user);
+        var scoreFirst = RankingEngine.OrderReadsScorer(blendModel, stranger);
+        if (scoreFirst)
+        {
+            RankingEngine.AddBuyProbabilities(scorer, version, profile.Vector, index, candidates);
+            phase = RecordPhase("scorer", phase);
+        }
+
         var chosen = RankingEngine.Order(index, candidates, blendModel, stranger, RankingRules.Serving(options.Value), count);
+        phase = RecordPhase("rank", phase);
+        if (!scoreFirst)
+        {
+            RankingEngine.AddBuyProbabilities(scorer, version, profile.Vector, index, chosen);
+            phase = RecordPhase("scorer", phase);
+        }
+
         var items = new RecommendedItem[chosen.Count];
         var shown = new ShownItem[chosen.Count];
         for (var i = 0; i < chosen.Count; i++)
@@ -132,7 +144,7 @@ public sealed partial class RecommendationService(
             shown[i] = new ShownItem(item.Id, c.Score, RecommendationFeatures.SourceListOf(c.Features));
         }
 
-        RecordPhase("rank", phase);
+        RecordPhase("response", phase);
         return new CachedRanking(userId, stamp, version?.Name ?? "none", stranger ? "popularity" : blendModel.Version, items, ShownItems.Of(shown));
     }
 
