@@ -4,8 +4,8 @@ namespace Discounts.Tests.Core;
 
 /// <summary>
 /// Which folders of a project use which, read from the source: a file depends on another folder when it names a type
-/// declared only there, or imports its namespace. Only top-level types count, and a name declared twice counts for
-/// neither, so the graph may miss an edge rather than invent one.
+/// declared only there, or imports its namespace or qualifies a name with it. Only top-level types count, and a name
+/// declared twice counts for neither, so the graph may miss an edge rather than invent one.
 /// </summary>
 public sealed partial class FolderDependencies
 {
@@ -41,7 +41,7 @@ public sealed partial class FolderDependencies
                 var target = import.Groups["folder"].Value;
                 if (import.Groups["project"].Value == project && target != folder && folders.Contains(target))
                 {
-                    uses.TryAdd(target, $"{Path.GetFileName(path)} imports {project}.{target}");
+                    uses.TryAdd(target, $"{Path.GetFileName(path)} names {project}.{target}");
                 }
             }
 
@@ -174,7 +174,8 @@ public sealed partial class FolderDependencies
     [GeneratedRegex(@"\b(?:class|record|struct|interface|enum)\s+(?<name>[A-Z]\w*)")]
     private static partial Regex AnyDeclaration();
 
-    [GeneratedRegex(@"\busing\s+(?:static\s+)?(?<project>Discounts\.\w+)\.(?<folder>\w+)")]
+    // An import, or a name qualified with its namespace ("Discounts.Core.Serving.RecommendationService").
+    [GeneratedRegex(@"\b(?<project>Discounts\.\w+)\.(?<folder>\w+)\b")]
     private static partial Regex Import();
 
     [GeneratedRegex(@"\b[A-Z]\w*\b")]
