@@ -77,7 +77,7 @@ public sealed class ItemGraphSource(int feature, ItemGraphKind graph, int histor
 
         foreach (var (item, score, anchor) in scores.TakeTop(perSource))
         {
-            Propose(candidates, item, score, anchor);
+            Offer(candidates, item, score, anchor);
         }
     }
 
@@ -91,11 +91,11 @@ public sealed class ItemGraphSource(int feature, ItemGraphKind graph, int histor
         var weights = itemGraph.NeighbourWeights(anchor);
         for (var i = 0; i < neighbours.Length && i < perSource && weights[i] > 0; i++)
         {
-            Propose(candidates, neighbours[i], weights[i] / weights[0], anchor);
+            Offer(candidates, neighbours[i], weights[i] / weights[0], anchor);
         }
     }
 
-    private void Propose(CandidateSet candidates, int item, float score, int anchor)
+    private void Offer(CandidateSet candidates, int item, float score, int anchor)
     {
         var candidate = candidates.Get(item);
         candidate.Features[Feature] = score;

@@ -60,7 +60,6 @@ public static class WebHost
     /// <summary>Everything but Kestrel and the pipeline: the web host and the CLI verbs share it.</summary>
     public static IServiceCollection AddDiscountsServices(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddSingleton(TimeProvider.System);
         services.AddDiscountsCore(configuration);
         services.AddDiscountsTraining(configuration);
         services.AddDiscountsNodes(configuration);
