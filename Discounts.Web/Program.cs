@@ -22,10 +22,12 @@ switch (verb)
         return RunVerb(() => BenchmarkRefreshVerb.RunAsync(args[1..]).GetAwaiter().GetResult());
     case "evaluate-ranking":
         return RunVerb(() => EvaluateRankingVerb.Run(args[1..]));
+    case "simulate-discounts":
+        return RunVerb(() => SimulateDiscountsVerb.Run(args[1..]));
     case "evaluate-blend":
         return RunVerb(() => EvaluateBlendVerb.Run(args[1..]));
     default:
-        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default), import, evaluate-ranking, evaluate-blend, evaluate-uplift, benchmark-bert, benchmark-profiles, benchmark-refresh.");
+        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default), import, evaluate-ranking, evaluate-blend, evaluate-uplift, simulate-discounts, benchmark-bert, benchmark-profiles, benchmark-refresh.");
         return 2;
 }
 

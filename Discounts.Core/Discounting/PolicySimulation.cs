@@ -15,6 +15,12 @@ public sealed record SimulationResult(
     int TrainingOffers, int HeldOutUsers, int Decisions, IReadOnlyList<StrategyOutcome> Strategies, EstimateQuality Quality, string Learner = "");
 
 /// <summary>
+/// Each strategy's share of the oracle's incremental profit over no discount on one generated shop: 10 % for everyone,
+/// the product with its text features off (the default) and with them on (<see cref="DiscountingOptions.TextFeatures"/>).
+/// </summary>
+public sealed record ShopShares(int Seed, double Flat10, double TextOff, double Language, double OracleIncrementalCents, int Breaches, string LanguageLearner);
+
+/// <summary>
 /// Replays the demo shop with its hidden ground truth. The uplift model learns from the randomised offers of half the
 /// users; on the other half, every viewed item is priced by each strategy, and the expected profit is read from the
 /// true purchase probability (<see cref="DemoShop.PurchaseProbability"/>), which no model sees.
@@ -85,6 +91,23 @@ public static class PolicySimulation
             strategies.Select(s => s with { IncrementalProfitCents = s.ExpectedProfitCents - baseline }).ToList(), quality,
             $"{model.Learner.Chosen} (out-of-fold Qini by candidate: {string.Join(", ", model.Learner.CandidateScores.Select(q => q.ToString("F4")))}); "
             + $"shrinkage {model.Shrinkage} (DR value by λ: {string.Join(", ", fitted.ValueByLambda.Select(v => v.ToString("F1")))})");
+    }
+
+    /// <summary>The product with its text features off and on, against both baselines and the oracle, on one shop.</summary>
+    public static ShopShares CompareOnShop(DemoShop shop, int seed)
+    {
+        var textOff = Run(shop, new DiscountingOptions { ExplorationShare = 0 });
+        var language = Run(shop, new DiscountingOptions { ExplorationShare = 0, TextFeatures = true }, textModel: FitTextModel(shop));
+        double Incremental(SimulationResult result, string strategy) => result.Strategies.Single(s => s.Strategy == strategy).IncrementalProfitCents;
+        var oracle = Incremental(textOff, "oracle");
+        return new ShopShares(
+            seed,
+            Incremental(textOff, "10% for everyone") / oracle,
+            Incremental(textOff, "uplift policy") / oracle,
+            Incremental(language, "uplift policy") / oracle,
+            oracle,
+            textOff.Strategies.Concat(language.Strategies).Sum(s => s.GuardrailBreaches),
+            language.Learner);
     }
 
     /// <summary>The shop's text model, fitted as the profile rebuild fits one: every stored text is one document.</summary>

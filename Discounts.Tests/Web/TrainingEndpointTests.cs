@@ -133,6 +133,7 @@ public sealed class TrainingEndpointTests
         var scorer = TestHost.Factory.Services.GetRequiredService<IScorer>();
         await WaitForScorerAsync(scorer);
         var servingBefore = scorer.ActiveVersion;
+        var logMark = CapturedLogs.Instance.Mark;
 
         var response = await client.PostAsJsonAsync("/api/training/runs", new
         {
@@ -146,7 +147,11 @@ public sealed class TrainingEndpointTests
         var deadline = DateTime.UtcNow + RunTimeout;
         while ((await client.GetFromJsonAsync<JsonElement>($"/api/training/runs/{runId}/loss")).GetProperty("points").GetArrayLength() == 0)
         {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the run never started training");
+            // A run that ended before its first step would otherwise be waited on until the deadline, its error unseen.
+            var pending = await client.GetFromJsonAsync<JsonElement>($"/api/training/runs/{runId}");
+            string Story() => $"{pending}\n{string.Join('\n', CapturedLogs.Instance.Since(logMark).TakeLast(40))}";
+            Assert.That(pending.GetProperty("status").GetString(), Is.AnyOf("queued", "running"), Story);
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), () => $"the run never started training: {Story()}");
             await Task.Delay(100);
         }
         var cancel = await client.PostAsync($"/api/training/runs/{runId}/cancel", null);

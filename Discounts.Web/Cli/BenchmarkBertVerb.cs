@@ -48,7 +48,7 @@ public static class BenchmarkBertVerb
     {
         var options = new BertBenchmarkOptions
         {
-            DataDirectory = Environment.GetEnvironmentVariable("Storage__DataDirectory") ?? DefaultDataDirectory(),
+            DataDirectory = Environment.GetEnvironmentVariable("Storage__DataDirectory") ?? CliArguments.RepositoryDataDirectory(),
         };
         for (var i = 0; i < args.Length; i++)
         {
@@ -67,16 +67,6 @@ public static class BenchmarkBertVerb
             };
         }
         return options;
-    }
-
-    /// <summary>The repository's data/ when run from inside a checkout (dotnet run may start in the project folder), else ./data.</summary>
-    private static string DefaultDataDirectory()
-    {
-        for (var folder = new DirectoryInfo(Directory.GetCurrentDirectory()); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "Discounts.sln"))) return Path.Combine(folder.FullName, "data");
-        }
-        return Path.Combine(Directory.GetCurrentDirectory(), "data");
     }
 
     private static int Positive(string name, string value) =>

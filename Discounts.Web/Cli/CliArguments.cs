@@ -31,6 +31,20 @@ public sealed class CliArguments
         return parsed;
     }
 
+    /// <summary>The repository's data/ when run from inside a checkout (dotnet run may start in the project folder), else ./data.</summary>
+    public static string RepositoryDataDirectory()
+    {
+        for (var folder = new DirectoryInfo(Directory.GetCurrentDirectory()); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "Discounts.sln")))
+            {
+                return Path.Combine(folder.FullName, "data");
+            }
+        }
+
+        return Path.Combine(Directory.GetCurrentDirectory(), "data");
+    }
+
     public string Required(string name) => values.TryGetValue(name, out var value) ? value : throw new CliException($"--{name} is required.");
 
     public string Optional(string name, string fallback) => values.GetValueOrDefault(name, fallback);
