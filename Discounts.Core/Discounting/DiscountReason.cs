@@ -5,9 +5,13 @@ namespace Discounts.Core.Discounting;
 /// <summary>The words a quote carries: the expected uplift, the margin left after the discount, and the facts behind it.</summary>
 public static class DiscountReason
 {
-    public static string Describe(PolicyDecision decision, long costCents, string category, UserSignals user)
+    /// <param name="dealWords">
+    /// The learned price language's words when the user's own searches and chats read as deal-seeking
+    /// (<see cref="PriceLanguage.SeeksDeals"/>); null otherwise. Said only of a discount, which that reading helped price.
+    /// </param>
+    public static string Describe(PolicyDecision decision, long costCents, string category, UserSignals user, IReadOnlyList<string>? dealWords = null)
     {
-        var facts = Facts(category, user);
+        var facts = Facts(category, user, decision.Percent > 0 || decision.Coupon is not null ? dealWords : null);
         var limits = decision.Constraints.Count > 0 ? $" Limits: {string.Join("; ", decision.Constraints)}." : "";
         if (decision.Percent == 0)
         {
@@ -34,9 +38,16 @@ public static class DiscountReason
                + $"the margin after the discount is {Money(margin)} ({Percent(marginShare)}).{facts}{exploration}{limits}";
     }
 
-    private static string Facts(string category, UserSignals user)
+    private static string Facts(string category, UserSignals user, IReadOnlyList<string>? dealWords)
     {
         var facts = new List<string>();
+        if (dealWords is not null)
+        {
+            facts.Add(dealWords.Count > 0
+                ? $"often looks for deals in what they write (words such as {string.Join(", ", dealWords.Take(3).Select(w => $"'{w}'"))})"
+                : "often looks for deals in what they write");
+        }
+
         if (user.Purchases > 0)
         {
             facts.Add($"{Percent(user.ShareBoughtOnDiscount)} of {user.Purchases} past purchases were on discount");

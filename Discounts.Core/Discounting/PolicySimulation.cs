@@ -16,7 +16,8 @@ public sealed record SimulationResult(
 
 /// <summary>
 /// Each strategy's share of the oracle's incremental profit over no discount on one generated shop: 10 % for everyone,
-/// the product with its text features off (the default) and with them on (<see cref="DiscountingOptions.TextFeatures"/>).
+/// the product with its text features off (the default), and with its language features on
+/// (<see cref="DiscountingOptions.TextFeatures"/>: topic and keyword match, the price language and the language head).
 /// </summary>
 public sealed record ShopShares(int Seed, double Flat10, double TextOff, double Language, double OracleIncrementalCents, int Breaches, string LanguageLearner);
 
@@ -32,7 +33,9 @@ public static class PolicySimulation
     /// <see cref="DiscountingOptions.TextFeatures"/> is on; otherwise they are the neutral constant, as in a shop that has
     /// no text model yet, which leaves the behavioural features alone.
     /// </param>
-    public static SimulationResult Run(DemoShop shop, DiscountingOptions options, int seed = 5, TextProfileModel? textModel = null)
+    /// <param name="embed">The scorer's user tower, for the price language when the language features are on; without it they read 0.</param>
+    public static SimulationResult Run(DemoShop shop, DiscountingOptions options, int seed = 5, TextProfileModel? textModel = null,
+        PriceLanguage.Embedder? embed = null)
     {
         var items = shop.Items.ToDictionary(i => i.Id);
         var texts = shop.Texts.ToLookup(t => t.UserId, t => new PastText(t.Text, t.OccurredAt, t.Kind));
@@ -45,11 +48,12 @@ public static class PolicySimulation
         bool HeldOut(long userId) => userId % 2 == 0;
 
         var asOf = shop.Events.Max(e => e.OccurredAt).AddMinutes(1);
-        var text = textModel is null || !options.TextFeatures ? TextMatcher.None : new TextMatcher(textModel, shop.Items.Select(ItemTextOf));
         var trainingOffers = shop.Offers.Where(o => !HeldOut(o.UserId) && o.IsExploration).Select(o => new UpliftTraining.LoggedOffer(
             o.Id, o.UserId, o.ItemId, items[o.ItemId].Category, o.ListPriceCents, items[o.ItemId].CostCents, o.DiscountPercent, o.CreatedAt, bought.Contains(o.Id))).ToList();
+        var language = options.TextFeatures && embed is not null ? UpliftTraining.LearnPriceLanguage(trainingOffers, history, options.Ladder, embed) : PriceLanguage.None;
+        var text = options.TextFeatures ? new TextMatcher(textModel, shop.Items.Select(ItemTextOf)) { Language = language } : TextMatcher.None;
         var rows = UpliftTraining.PricedRows(trainingOffers, history, options.Ladder, asOf, text);
-        var fitted = UpliftModelTrainer.Train(rows, options, seed, "simulation");
+        var fitted = UpliftModelTrainer.Train(rows, options, seed, "simulation", language);
         var model = fitted.Model;
 
         var tastes = shop.Users.Zip(shop.Tastes).Where(p => HeldOut(p.First.Id)).ToList();
@@ -90,14 +94,18 @@ public static class PolicySimulation
         return new SimulationResult(rows.Count, tastes.Count, decisions.Count,
             strategies.Select(s => s with { IncrementalProfitCents = s.ExpectedProfitCents - baseline }).ToList(), quality,
             $"{model.Learner.Chosen} (out-of-fold Qini by candidate: {string.Join(", ", model.Learner.CandidateScores.Select(q => q.ToString("F4")))}); "
-            + $"shrinkage {model.Shrinkage} (DR value by λ: {string.Join(", ", fitted.ValueByLambda.Select(v => v.ToString("F1")))})");
+            + $"shrinkage {model.Shrinkage} (DR value by λ: {string.Join(", ", fitted.ValueByLambda.Select(v => v.ToString("F1")))})"
+            + (model.Language.Words.Count > 0 ? $"; price language: {string.Join(", ", model.Language.Words)}" : ""));
     }
 
-    /// <summary>The product with its text features off and on, against both baselines and the oracle, on one shop.</summary>
-    public static ShopShares CompareOnShop(DemoShop shop, int seed)
+    /// <summary>
+    /// The product with its text features off and with its language features on, against both baselines and the oracle,
+    /// on one shop; <paramref name="embed"/> is the scorer's user tower (without it the price language reads 0).
+    /// </summary>
+    public static ShopShares CompareOnShop(DemoShop shop, int seed, PriceLanguage.Embedder? embed)
     {
         var textOff = Run(shop, new DiscountingOptions { ExplorationShare = 0 });
-        var language = Run(shop, new DiscountingOptions { ExplorationShare = 0, TextFeatures = true }, textModel: FitTextModel(shop));
+        var language = Run(shop, new DiscountingOptions { ExplorationShare = 0, TextFeatures = true }, textModel: FitTextModel(shop), embed: embed);
         double Incremental(SimulationResult result, string strategy) => result.Strategies.Single(s => s.Strategy == strategy).IncrementalProfitCents;
         var oracle = Incremental(textOff, "oracle");
         return new ShopShares(

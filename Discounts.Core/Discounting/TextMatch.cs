@@ -7,7 +7,11 @@ namespace Discounts.Core.Discounting;
 /// two topic mixtures, and the weight of the user's TF-IDF keywords that the item's text contains. Both are 0 when
 /// there is no text model, no text before the moment, or no known word in the item's text.
 /// </summary>
-public readonly record struct TextMatch(double TopicSimilarity, double KeywordMatch);
+/// <param name="PriceLanguage">
+/// With the language features on, what the user's searches and chats before the moment say about their price
+/// sensitivity (<see cref="Discounting.PriceLanguage"/>); null with them off.
+/// </param>
+public readonly record struct TextMatch(double TopicSimilarity, double KeywordMatch, double? PriceLanguage = null);
 
 /// <summary>An item's words, as the topic features read them.</summary>
 public sealed record ItemText(long ItemId, string Title, string Category, string Brand, string Description)
@@ -40,23 +44,27 @@ public sealed class TextMatcher
         itemTexts = catalogue.ToDictionary(i => i.ItemId);
     }
 
-    /// <summary>No text model yet: every match is the neutral (0, 0), in training and serving alike.</summary>
-    public static TextMatcher None { get; } = new(null, []);
+    /// <summary>The text features off: every match is the neutral (0, 0) with no deal share, in training and serving alike.</summary>
+    public static TextMatcher None { get; } = new(null, []) { Language = null };
+
+    /// <summary>The learned price-language direction; null only for <see cref="None"/>, where the language features are off.</summary>
+    public PriceLanguage? Language { get; init; } = PriceLanguage.None;
 
     /// <summary>The text model's version, or null without one.</summary>
     public string? Version => model?.Version;
 
     public TextMatch Match(long userId, IReadOnlyList<PastText> texts, DateTime before, long itemId)
     {
+        var deal = Language?.ScoreBefore(texts, before);
         if (model is null || !itemTexts.ContainsKey(itemId))
         {
-            return default;
+            return new TextMatch(0, 0, deal);
         }
 
         var user = UserScore(userId, texts, before);
         if (user.Keywords.Count == 0 && user.TopicMixture.All(share => share == 0))
         {
-            return default;
+            return new TextMatch(0, 0, deal);
         }
 
         var (mixture, terms) = ItemScore(itemId);
@@ -66,7 +74,7 @@ public sealed class TextMatcher
             keywordMatch += terms.Contains(keyword.Term) ? keyword.Weight : 0;
         }
 
-        return new TextMatch(Cosine(user.TopicMixture, mixture), keywordMatch);
+        return new TextMatch(Cosine(user.TopicMixture, mixture), keywordMatch, deal);
     }
 
     private TextScore UserScore(long userId, IReadOnlyList<PastText> texts, DateTime before)

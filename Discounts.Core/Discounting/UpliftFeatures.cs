@@ -157,7 +157,10 @@ public sealed record UserHistory(IReadOnlyList<PastEvent> Events, IReadOnlyList<
 public static class UpliftFeatures
 {
     /// <summary>How many features <see cref="Build"/> returns.</summary>
-    public const int Count = 19;
+    public const int Count = 20;
+
+    /// <summary>The column of <see cref="TextMatch.PriceLanguage"/>, which the language head's lift reads.</summary>
+    public const int PriceLanguageColumn = 15;
 
     /// <param name="text">The user's words against the item's, as of the decision (<see cref="TextMatcher"/>).</param>
     /// <param name="scorerProbability">
@@ -181,7 +184,10 @@ public static class UpliftFeatures
         (float)user.FullPriceOfferBuyRate,
         (float)user.OfferResponse,
         (float)user.PricePaidVersusViewed,
-        (float)user.PriceTalkShare,
+        // With the language features the learned price language (next column) replaces the hand-written word list,
+        // which also reads texts written after a training row's offer.
+        text.PriceLanguage is null ? (float)user.PriceTalkShare : 0,
+        (float)(text.PriceLanguage ?? 0),
         (float)text.TopicSimilarity,
         (float)text.KeywordMatch,
         scorerProbability is null ? 0 : 1,
@@ -204,6 +210,9 @@ public sealed class UpliftModel(UpliftLearner learner, IReadOnlyList<int> ladder
 {
     /// <summary>Whether the text features were computed for its training rows; serving computes them exactly when they were.</summary>
     public bool TextFeatures { get; init; }
+
+    /// <summary>The price-language direction its training rows were read with; serving reads users' words with it.</summary>
+    public PriceLanguage Language { get; init; } = PriceLanguage.None;
 
     public string Version { get; } = version;
     public IReadOnlyList<int> Ladder { get; } = ladder;
@@ -284,6 +293,24 @@ public static class UpliftTraining
             text.Match(offer.UserId, history.Texts, offer.At, offer.ItemId),
             offer.ScorerProbability);
 
+    /// <summary>
+    /// Learns the price-language direction from the randomised offers, each reading only the texts written before it
+    /// was made (<see cref="PriceLanguage.Learn"/>). Call it on the training offers alone: the direction is part of the model.
+    /// </summary>
+    public static PriceLanguage LearnPriceLanguage(
+        IEnumerable<LoggedOffer> offers, IReadOnlyDictionary<long, UserHistory> historyByUser, IReadOnlyList<int> ladder,
+        PriceLanguage.Embedder embed)
+    {
+        var onLadder = offers.Where(o => IndexOf(ladder, o.Percent) >= 0).ToList();
+        var texts = onLadder.Select(o => o.UserId).Distinct()
+            .ToDictionary(user => user, user => historyByUser.GetValueOrDefault(user)?.Texts ?? (IReadOnlyList<PastText>)[]);
+        return PriceLanguage.Learn(
+            onLadder.Select(o => new PriceLanguage.Offer(o.UserId, o.At, IndexOf(ladder, o.Percent), o.Bought)).ToList(),
+            texts,
+            ladder.Select(percent => (double)percent).ToArray(),
+            embed);
+    }
+
     public static List<PricedRow> PricedRows(
         IEnumerable<LoggedOffer> offers, IReadOnlyDictionary<long, UserHistory> historyByUser, IReadOnlyList<int> ladder, DateTime asOf, TextMatcher text)
     {
@@ -327,14 +354,20 @@ public static class UpliftModelTrainer
 {
     public sealed record Fitted(UpliftModel Model, IReadOnlyList<double> ValueByLambda);
 
-    public static Fitted Train(IReadOnlyList<UpliftTraining.PricedRow> rows, DiscountingOptions options, int seed, string version)
+    /// <param name="priceLanguage">The direction the rows' price language was read with, kept with the model so quotes read the same.</param>
+    public static Fitted Train(IReadOnlyList<UpliftTraining.PricedRow> rows, DiscountingOptions options, int seed, string version, PriceLanguage? priceLanguage = null)
     {
         var ladder = options.Ladder;
         var learnerRows = rows.Select(r => r.Row).ToList();
-        var learner = UpliftLearner.Fit(learnerRows, ladder.Length, options.Learner, seed, options.LadderDoses);
-        if (!options.TuneShrinkage)
+        // With the language features the language head serves, unshrunk: its one slope is fitted by likelihood on a
+        // reading already pulled towards the population by how little each user wrote. On the tuning shops, choosing
+        // the learner by out-of-fold Qini or DR value, or λ by DR value or held-out likelihood, picked the worse
+        // option on most shops: on 8,000 offers those estimates move by more than the gaps (docs/BENCHMARKS.md).
+        var language = options.TextFeatures && options.Learner.Kind == UpliftLearnerKind.Selected;
+        var learner = UpliftLearner.Fit(learnerRows, ladder.Length, language ? UpliftLearnerOptions.LanguageHead : options.Learner, seed, options.LadderDoses);
+        if (!options.TuneShrinkage || language)
         {
-            return new Fitted(new UpliftModel(learner, ladder, version, rows.Count) { TextFeatures = options.TextFeatures }, []);
+            return new Fitted(new UpliftModel(learner, ladder, version, rows.Count) { TextFeatures = options.TextFeatures, Language = priceLanguage ?? PriceLanguage.None }, []);
         }
 
         var outOfFold = OutOfFoldPooled(learnerRows, ladder, learner.Chosen, options, seed);
@@ -342,10 +375,9 @@ public static class UpliftModelTrainer
         var best = LiftShrinkage.Grid[values.IndexOf(values.Max())];
         var population = learner.Predict(learnerRows.Select(r => r.Features).ToList())
             .Average(p => UpliftModel.LiftPerPercent(ladder, UpliftModel.PoolAlongLadder(ladder, p)));
-        return new Fitted(new UpliftModel(learner, ladder, version, rows.Count, new LiftShrinkage(best, population)) { TextFeatures = options.TextFeatures }, values);
+        return new Fitted(new UpliftModel(learner, ladder, version, rows.Count, new LiftShrinkage(best, population)) { TextFeatures = options.TextFeatures, Language = priceLanguage ?? PriceLanguage.None }, values);
     }
 
-    /// <summary>Every row's pooled p(buy) by level from a model that did not see it (the chosen candidate, refitted per fold).</summary>
     private static double[][] OutOfFoldPooled(List<UpliftRow> rows, IReadOnlyList<int> ladder, UpliftLearnerOptions chosen, DiscountingOptions options, int seed)
     {
         var folds = Math.Max(2, options.Learner.SelectionFolds);

@@ -1,4 +1,6 @@
 using Discounts.Core.Evaluation;
+using Discounts.Core.Numerics;
+using System.Text.Json.Serialization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.LightGbm;
@@ -19,6 +21,26 @@ public sealed record UpliftLearnerOptions
     public int MinimumRowsPerLeaf { get; init; } = 700;
     public double L2Regularisation { get; init; } = 1.0;
 
+    /// <summary>
+    /// For <see cref="UpliftLearnerKind.Relative"/>: the relative lift β(x) is one ridge-penalised linear function of the
+    /// standardised features instead of boosted trees. A few slopes are all a noisy randomised log can pin down, and a
+    /// linear β keeps the lift of users between the log's extremes in proportion.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool LinearLift { get; init; }
+
+    /// <summary>The ridge penalty of <see cref="LinearLift"/>, relative to the total weight of the treated rows.</summary>
+    [JsonIgnore]
+    public double LinearPenalty { get; init; } = 0.001;
+
+    /// <summary>For <see cref="LinearLift"/>: the feature columns the lift reads; null for all of them.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<int>? LiftColumns { get; init; }
+
+    /// <summary>For <see cref="UpliftLearnerKind.Selected"/>: the candidates it chooses among; null for <see cref="Candidates"/>.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<UpliftLearnerOptions>? Among { get; init; }
+
     /// <summary>For <see cref="UpliftLearnerKind.Selected"/>: how many folds the candidates are cross-fitted on.</summary>
     public int SelectionFolds { get; init; } = 3;
 
@@ -34,7 +56,18 @@ public sealed record UpliftLearnerOptions
         new() { Kind = UpliftLearnerKind.XLearner, Leaves = 4, Iterations = 100, MinimumRowsPerLeaf = 700 },
     ];
 
-    public override string ToString() => $"{Kind}(leaves {Leaves}, iterations {Iterations}, min leaf {MinimumRowsPerLeaf})";
+    /// <summary>
+    /// The learner of the language features: the relative learner whose lift is linear in what the user's words say
+    /// about price (<see cref="PriceLanguage"/>), its baseline the boosted stumps over every feature. On the tuning shops
+    /// the behavioural columns in the lift were collinear (discounted share, discount taken) or pulled it the wrong way
+    /// on one shop of five (offer response), so the lift reads the language alone (docs/BENCHMARKS.md).
+    /// </summary>
+    public static UpliftLearnerOptions LanguageHead { get; } =
+        new() { Kind = UpliftLearnerKind.Relative, LinearLift = true, LiftColumns = [UpliftFeatures.PriceLanguageColumn], Leaves = 2, Iterations = 200, MinimumRowsPerLeaf = 300 };
+
+    public override string ToString() => LinearLift
+        ? $"{Kind}(linear lift, penalty {LinearPenalty}; baseline leaves {Leaves}, iterations {Iterations}, min leaf {MinimumRowsPerLeaf})"
+        : $"{Kind}(leaves {Leaves}, iterations {Iterations}, min leaf {MinimumRowsPerLeaf})";
 }
 
 public enum UpliftLearnerKind
@@ -92,7 +125,7 @@ public sealed class UpliftLearner
     }
 
     /// <summary>The relative learner's two stages and the dose of each arm (a discount level's percent, or 1 for "treated").</summary>
-    private sealed record RelativeLift(ITransformer Baseline, ITransformer Lift, IReadOnlyList<double> Doses);
+    private sealed record RelativeLift(ITransformer Baseline, ITransformer? Lift, MultiplicativeLift.Fit? LinearLift, IReadOnlyList<double> Doses);
 
     /// <param name="doses">
     /// Each arm's size, for the relative learner: the ladder's percents in the product, {0, 1} for a yes/no treatment.
@@ -107,8 +140,9 @@ public sealed class UpliftLearner
 
         if (options.Kind == UpliftLearnerKind.Selected)
         {
-            var scores = UpliftLearnerOptions.Candidates.Select(candidate => CrossFittedQini(rows, armCount, candidate, options.SelectionFolds, seed, doses)).ToList();
-            var best = UpliftLearnerOptions.Candidates[scores.IndexOf(scores.Max())];
+            var among = options.Among ?? UpliftLearnerOptions.Candidates;
+            var scores = among.Select(candidate => CrossFittedQini(rows, armCount, candidate, options.SelectionFolds, seed, doses)).ToList();
+            var best = among[scores.IndexOf(scores.Max())];
             var fitted = Fit(rows, armCount, best, seed, doses);
             return new UpliftLearner(fitted.ml, fitted.arms, fitted.effects, fitted.relative, fitted.featureCount) { Chosen = best, CandidateScores = scores };
         }
@@ -213,8 +247,13 @@ public sealed class UpliftLearner
             // Floored so a near-zero baseline cannot turn one purchase into an unbounded target.
             var p = Math.Max(p0[i], 0.005);
             return new EffectRow { Features = r.Features, Label = (float)((B(r.Outcome) - p) / (p * dose)), Weight = (float)(p * dose * p * dose) };
-        });
-        return new RelativeLift(baseline, FitEffect(ml, effectRows, featureCount, options, seed), doses);
+        }).ToList();
+        if (options.LinearLift)
+        {
+            return new RelativeLift(baseline, null, MultiplicativeLift.Train(rows, doses, options.LiftColumns ?? Enumerable.Range(0, featureCount).ToArray(), options.LinearPenalty), doses);
+        }
+
+        return new RelativeLift(baseline, FitEffect(ml, effectRows, featureCount, options, seed), null, doses);
     }
 
     private double[][] PredictRelative(RelativeLift model, IReadOnlyList<float[]> features)
@@ -225,7 +264,9 @@ public sealed class UpliftLearner
         }
 
         var p0 = Probabilities(ml, model.Baseline, featureCount, features);
-        var lift = model.Lift.Transform(Unlabelled(ml, features, featureCount)).GetColumn<float>("Score").ToArray();
+        var lift = model.LinearLift is { } linear
+            ? features.Select(f => (float)linear.Lift(f)).ToArray()
+            : model.Lift!.Transform(Unlabelled(ml, features, featureCount)).GetColumn<float>("Score").ToArray();
         return features.Select((_, row) => model.Doses.Select(dose => Math.Clamp(p0[row] * (1 + Math.Max(0, lift[row]) * dose), 0, 1)).ToArray()).ToArray();
     }
 

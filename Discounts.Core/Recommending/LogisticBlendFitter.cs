@@ -1,3 +1,5 @@
+using Discounts.Core.Numerics;
+
 namespace Discounts.Core.Recommending;
 
 /// <summary>
@@ -214,7 +216,7 @@ public static class LogisticBlendFitter
                 hessian[i, i] += penalty;
             }
 
-            var step = Solve(hessian, gradient);
+            var step = LinearSystem.Solve(hessian, gradient);
             var largest = 0.0;
             for (var i = 0; i < features; i++)
             {
@@ -404,7 +406,7 @@ public static class LogisticBlendFitter
                 }
             }
 
-            var step = Solve(hessian, gradient);
+            var step = LinearSystem.Solve(hessian, gradient);
             var largest = 0.0;
             for (var i = 0; i < size; i++)
             {
@@ -419,55 +421,5 @@ public static class LogisticBlendFitter
         }
 
         return (theta.Skip(1).ToArray(), theta[0]);
-    }
-
-    /// <summary>Gaussian elimination with partial pivoting; the matrix is small and positive definite.</summary>
-    private static double[] Solve(double[,] matrix, double[] vector)
-    {
-        var n = vector.Length;
-        var a = (double[,])matrix.Clone();
-        var b = (double[])vector.Clone();
-        for (var column = 0; column < n; column++)
-        {
-            var pivot = column;
-            for (var row = column + 1; row < n; row++)
-            {
-                if (Math.Abs(a[row, column]) > Math.Abs(a[pivot, column]))
-                {
-                    pivot = row;
-                }
-            }
-
-            for (var k = 0; k < n; k++)
-            {
-                (a[column, k], a[pivot, k]) = (a[pivot, k], a[column, k]);
-            }
-
-            (b[column], b[pivot]) = (b[pivot], b[column]);
-            for (var row = column + 1; row < n; row++)
-            {
-                var factor = a[row, column] / a[column, column];
-                for (var k = column; k < n; k++)
-                {
-                    a[row, k] -= factor * a[column, k];
-                }
-
-                b[row] -= factor * b[column];
-            }
-        }
-
-        var solution = new double[n];
-        for (var row = n - 1; row >= 0; row--)
-        {
-            var sum = b[row];
-            for (var k = row + 1; k < n; k++)
-            {
-                sum -= a[row, k] * solution[k];
-            }
-
-            solution[row] = sum / a[row, row];
-        }
-
-        return solution;
     }
 }

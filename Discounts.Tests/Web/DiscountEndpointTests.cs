@@ -86,7 +86,7 @@ public sealed class DiscountEndpointTests
         await db.Offers.Where(o => o.Id == offer.Id).ExecuteUpdateAsync(o => o.SetProperty(x => x.ScorerProbability, Logged).SetProperty(x => x.ScorerVersion, "logged-test"));
         try
         {
-            var rows = await UpliftLog.LoadRowsAsync(db, textModels, textFeatures: false, new DiscountingOptions().Ladder, DateTime.UtcNow, CancellationToken.None);
+            var rows = (await UpliftLog.LoadRowsAsync(db, textModels, textFeatures: false, new DiscountingOptions().Ladder, DateTime.UtcNow, CancellationToken.None)).Rows;
             var flagged = rows.Where(r => r.Row.Features[^2] == 1).ToList();
             Assert.Multiple(() =>
             {
@@ -114,7 +114,7 @@ public sealed class DiscountEndpointTests
 
         async Task<float[]> NewestRowTextFeatures()
         {
-            var rows = await UpliftLog.LoadRowsAsync(db, textModels, textFeatures: true, ladder, DateTime.UtcNow.AddDays(1), CancellationToken.None);
+            var rows = (await UpliftLog.LoadRowsAsync(db, textModels, textFeatures: true, ladder, DateTime.UtcNow.AddDays(1), CancellationToken.None)).Rows;
             Assert.That(rows.Count(r => r.Row.Features[^4] > 0), Is.GreaterThan(rows.Count / 2), "rows with a topic similarity");
             return rows[^1].Row.Features[^4..^2];
         }

@@ -14,23 +14,18 @@ public sealed class EvaluateRankingVerbTests
         // Forty users walking the same chain 1 → 2 → … with different starts: co-occurrence predicts the next item,
         // except for the four users who start at 10, whose last step 13 → 14 no training sequence contains.
         File.WriteAllLines(path, Enumerable.Range(0, 40).Select(u => $"{u + 1} " + string.Join(' ', Enumerable.Range(1 + (u % 10), 5))));
-        var output = new StringWriter();
-        var originalOut = Console.Out;
-        var originalError = Console.Error;
+        (int ExitCode, string Stdout) run;
         try
         {
-            Console.SetOut(output);
-            Console.SetError(TextWriter.Null);
-            Assert.That(EvaluateRankingVerb.Run(["--format", "s3rec", "--input", path]), Is.Zero);
+            run = VerbConsole.Run(() => EvaluateRankingVerb.Run(["--format", "s3rec", "--input", path]));
         }
         finally
         {
-            Console.SetOut(originalOut);
-            Console.SetError(originalError);
             File.Delete(path);
         }
 
-        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(run.ExitCode, Is.Zero);
+        var lines = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         using var json = JsonDocument.Parse(lines.Single());
         var root = json.RootElement;
         Assert.Multiple(() =>

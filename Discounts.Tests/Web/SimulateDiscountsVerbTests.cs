@@ -12,22 +12,20 @@ public sealed class SimulateDiscountsVerbTests
     [Category("Slow")]
     public void Run_WhenOneSeedIsAsked_PrintsOneJsonLineWhoseSharesAreThatShopsSimulation()
     {
-        var output = new StringWriter();
-        var originalOut = Console.Out;
-        var originalError = Console.Error;
+        // The base encoder is converted into a throwaway data directory, as on a fresh machine.
+        var dataDirectory = Directory.CreateTempSubdirectory("discounts-simulate-").FullName;
+        (int ExitCode, string Stdout) run;
         try
         {
-            Console.SetOut(output);
-            Console.SetError(TextWriter.Null);
-            Assert.That(SimulateDiscountsVerb.Run(["--seeds", "3"]), Is.Zero);
+            run = VerbConsole.Run(() => SimulateDiscountsVerb.Run(["--seeds", "3", "--data-dir", dataDirectory]));
         }
         finally
         {
-            Console.SetOut(originalOut);
-            Console.SetError(originalError);
+            Directory.Delete(dataDirectory, recursive: true);
         }
 
-        using var json = JsonDocument.Parse(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Single());
+        Assert.That(run.ExitCode, Is.Zero);
+        using var json = JsonDocument.Parse(run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Single());
         var root = json.RootElement;
         var shares = root.GetProperty("medianOracleShare");
         var direct = PolicySimulation.Run(DemoShopGenerator.Generate(new DemoShopOptions { Seed = 3 }, new DateTime(2026, 11, 1, 0, 0, 0, DateTimeKind.Utc)),

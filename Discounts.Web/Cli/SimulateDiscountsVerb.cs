@@ -2,12 +2,15 @@ using System.Diagnostics;
 using System.Text.Json;
 using Discounts.Core.Demo;
 using Discounts.Core.Discounting;
+using Discounts.Training.Scorer;
 
 namespace Discounts.Web.Cli;
 
 /// <summary>
-/// `simulate-discounts [--shops 9] [--seeds 1-8]`: prices the held-out users of generated demo shops with each strategy
-/// and prints per shop (stderr) and in one JSON line (stdout) the share of the oracle's incremental profit each earns.
+/// `simulate-discounts [--shops 9] [--seeds 1-8] [--data-dir DIR]`: prices the held-out users of generated demo shops
+/// with each strategy and prints per shop (stderr) and in one JSON line (stdout) the share of the oracle's incremental
+/// profit each earns: no discount, 10 % for everyone, the product with text features off, and with its language
+/// features on (the price language read through the base MiniLM user tower, converted once under DIR/models/base).
 /// The default shops are the nine documented in docs/BENCHMARKS.md: the default seed, then seeds 1 to 8.
 /// </summary>
 public static class SimulateDiscountsVerb
@@ -16,16 +19,17 @@ public static class SimulateDiscountsVerb
 
     public static int Run(IReadOnlyList<string> args)
     {
-        var options = CliArguments.Parse(args, "shops", "seeds");
+        var options = CliArguments.Parse(args, "shops", "seeds", "data-dir");
         var documented = new[] { new DemoShopOptions().Seed, 1, 2, 3, 4, 5, 6, 7, 8 };
         var seeds = options.Optional("seeds", "") is { Length: > 0 } list ? ParseSeeds(list) : documented;
         seeds = seeds.Take(options.Int("shops", seeds.Length, 1, seeds.Length)).ToArray();
 
         var started = Stopwatch.GetTimestamp();
+        using var embedder = new BaseTextEmbedder(options.Optional("data-dir", CliArguments.RepositoryDataDirectory()));
         var shops = new List<ShopShares>();
         foreach (var seed in seeds)
         {
-            var shares = PolicySimulation.CompareOnShop(DemoShopGenerator.Generate(new DemoShopOptions { Seed = seed }, Anchor), seed);
+            var shares = PolicySimulation.CompareOnShop(DemoShopGenerator.Generate(new DemoShopOptions { Seed = seed }, Anchor), seed, embedder.Embed);
             shops.Add(shares);
             Console.Error.WriteLine($"seed {seed}: flat10 {shares.Flat10:F3}, text off {shares.TextOff:F3}, language {shares.Language:F3}; "
                                     + $"oracle +{shares.OracleIncrementalCents / 100:F0}; breaches {shares.Breaches}; {shares.LanguageLearner}");

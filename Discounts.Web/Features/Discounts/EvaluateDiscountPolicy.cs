@@ -82,7 +82,7 @@ public static class EvaluateDiscountPolicy
                 })
                 .ToListAsync(cancellationToken);
             var history = await UpliftHistory.LoadAsync(db, logged.Select(o => o.UserId).Distinct().ToList(), cancellationToken);
-            var text = model.TextFeatures ? await UpliftLog.TextMatcherAsync(db, textModels, logged.Select(o => o.ItemId).Distinct().ToList(), cancellationToken) : TextMatcher.None;
+            var text = model.TextFeatures ? await UpliftLog.TextMatcherAsync(db, textModels, logged.Select(o => o.ItemId).Distinct().ToList(), model.Language, cancellationToken) : TextMatcher.None;
             // The features the model was trained on, read the same way: see UpliftTraining.Features.
             var features = logged.Select(o => UpliftTraining.Features(
                 new UpliftTraining.LoggedOffer(o.Id, o.UserId, o.ItemId, o.Category, o.ListPriceCents, o.CostCents, o.DiscountPercent, o.CreatedAt, Bought: false, o.ScorerProbability),

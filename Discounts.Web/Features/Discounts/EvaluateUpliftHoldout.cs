@@ -59,7 +59,8 @@ public static class EvaluateUpliftHoldout
 
             var ladder = options.Value.Ladder;
             var now = clock.GetUtcNow().UtcDateTime;
-            var rows = (await UpliftLog.LoadRowsAsync(db, textModels, options.Value.TextFeatures, ladder, now, cancellationToken)).Select(r => r.Row).ToList();
+            // No price language here: learned from the whole log it would have seen the held-out offers' outcomes.
+            var rows = (await UpliftLog.LoadRowsAsync(db, textModels, options.Value.TextFeatures, ladder, now, cancellationToken)).Rows.Select(r => r.Row).ToList();
             var split = (int)Math.Round(rows.Count * (1 - query.HoldoutShare));
             var train = rows.Take(split).ToList();
             var holdout = rows.Skip(split).ToList();

@@ -62,7 +62,8 @@ public static class QuoteDiscount
             var ordered = command.ItemIds.Select(id => items[id]).ToList();
             var signals = ordered.Select(item => history.SignalsFor(item.Category, now)).ToList();
             // Training reads the same two things for a logged offer: texts written before it and the p(buy) logged with it.
-            var text = model.TextFeatures ? await UpliftLog.TextMatcherAsync(db, textModels, ordered.Select(i => i.Id).ToList(), cancellationToken) : TextMatcher.None;
+            var text = model.TextFeatures ? await UpliftLog.TextMatcherAsync(db, textModels, ordered.Select(i => i.Id).ToList(), model.Language, cancellationToken) : TextMatcher.None;
+            var dealWords = model.TextFeatures && model.Language.SeeksDeals(history.Texts, now) ? model.Language.Words : null;
             var (scorerVersion, buyProbabilities) = await ScorerProbabilitiesAsync(user.Id, ordered, cancellationToken);
             var probabilities = model.PurchaseProbabilities(ordered.Select((item, i) => UpliftFeatures.Build(
                 signals[i], item.PriceCents, item.CostCents, text.Match(user.Id, history.Texts, now, item.Id), buyProbabilities[i])).ToList());
@@ -100,7 +101,7 @@ public static class QuoteDiscount
                     ModelVersion = model.Version,
                     ScorerProbability = buyProbabilities[i],
                     ScorerVersion = buyProbabilities[i] is null ? null : scorerVersion,
-                    Reason = DiscountReason.Describe(decision, item.CostCents, item.Category, signals[i]),
+                    Reason = DiscountReason.Describe(decision, item.CostCents, item.Category, signals[i], dealWords),
                     Status = OfferStatus.Quoted,
                     CreatedAt = now,
                     ExpiresAt = now.AddMinutes(options.Value.QuoteLifetimeMinutes),

@@ -2,6 +2,7 @@ using Discounts.Core.Data;
 using Discounts.Core.Discounting;
 using Discounts.Core.Domain;
 using Discounts.Core.Profiling;
+using Discounts.Core.Scoring;
 using Discounts.Web.Infrastructure;
 using FluentValidation;
 using Hangfire;
@@ -23,9 +24,10 @@ public static partial class TrainUpliftModel
 
     /// <summary>
     /// Learner is the one the log chose (with <c>Selected</c>, by cross-fitted Qini); Shrinkage is λ, 1 for each
-    /// user's own predicted lift and 0 for the population's (chosen by cross-fitted doubly robust value).
+    /// user's own predicted lift and 0 for the population's (chosen by cross-fitted doubly robust value; 1 for the language
+    /// head). PriceLanguageWords: with the language features, the words the learned price language ranks highest.
     /// </summary>
-    public sealed record Result(string Version, int TrainingRows, int BoughtRows, IReadOnlyList<int> Ladder, string Learner, double Shrinkage);
+    public sealed record Result(string Version, int TrainingRows, int BoughtRows, IReadOnlyList<int> Ladder, string Learner, double Shrinkage, IReadOnlyList<string> PriceLanguageWords);
 
     public sealed record Enqueued(string JobId);
 
@@ -35,6 +37,7 @@ public static partial class TrainUpliftModel
         DiscountsDbContext db,
         UpliftModelStore store,
         TextModelStore textModels,
+        IScorer scorer,
         IOptions<DiscountingOptions> options,
         TimeProvider clock,
         ILogger<Handler> logger) : ICommandHandler<Command, Result>
@@ -42,17 +45,18 @@ public static partial class TrainUpliftModel
         public async ValueTask<Result> Handle(Command command, CancellationToken cancellationToken)
         {
             var ladder = options.Value.Ladder;
-            var rows = await UpliftLog.LoadRowsAsync(db, textModels, options.Value.TextFeatures, ladder, clock.GetUtcNow().UtcDateTime, cancellationToken);
+            var (rows, language) = await UpliftLog.LoadRowsAsync(db, textModels, options.Value.TextFeatures, ladder, clock.GetUtcNow().UtcDateTime, cancellationToken,
+                UpliftLog.EmbedderOf(scorer));
             if (rows.Count == 0)
             {
                 throw new ConflictException("There are no randomised offers to learn from yet.");
             }
 
             var version = $"uplift-{clock.GetUtcNow():yyyyMMddHHmmss}";
-            var model = UpliftModelTrainer.Train(rows, options.Value, seed: 17, version).Model;
+            var model = UpliftModelTrainer.Train(rows, options.Value, seed: 17, version, language).Model;
             store.Swap(model);
             LogTrained(logger, version, rows.Count, model.Learner.Chosen.Kind, model.Shrinkage?.Lambda ?? 1);
-            return new Result(version, rows.Count, rows.Count(r => r.Row.Outcome), ladder, model.Learner.Chosen.ToString(), model.Shrinkage?.Lambda ?? 1);
+            return new Result(version, rows.Count, rows.Count(r => r.Row.Outcome), ladder, model.Learner.Chosen.ToString(), model.Shrinkage?.Lambda ?? 1, model.Language.Words);
         }
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Uplift model {Version} trained on {Rows} randomised offers: {Learner} learner, shrinkage {Shrinkage}")]

@@ -1,0 +1,50 @@
+using Discounts.Core.Discounting;
+
+namespace Discounts.Tests.Core.Discounting;
+
+public sealed class MultiplicativeLiftTests
+{
+    private static readonly double[] Doses = [0, 5, 10, 15, 20];
+
+    [Test]
+    public void Train_WhenTheLiftGrowsWithAColumn_RecoversItsInterceptAndSlope()
+    {
+        var rows = Draw(40_000, seed: 3, baseline: x => Math.Exp(-2.3 + 0.6 * x[0]), lift: x => 0.01 + 0.06 * x[1]);
+
+        var fit = MultiplicativeLift.Train(rows, Doses, [1], penalty: 1e-6);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(fit.Weights[0], Is.EqualTo(0.06).Within(0.015));
+            Assert.That(fit.Intercept, Is.EqualTo(0.01).Within(0.008));
+        });
+    }
+
+    [Test]
+    public void Train_WhenOnlyTheBaselineDependsOnTheLiftColumn_ReadsNoLiftFromIt()
+    {
+        // A column that raises the chance of buying at every level, not the lift: a fit of lift alone on residuals of
+        // a cruder baseline would credit it with lift, since every discounted row has d > 0.
+        var rows = Draw(40_000, seed: 4, baseline: x => Math.Exp(-3 + 1.5 * x[1]), lift: _ => 0.04);
+
+        var fit = MultiplicativeLift.Train(rows, Doses, [1], penalty: 1e-6);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(fit.Weights[0], Is.EqualTo(0).Within(0.012));
+            Assert.That(fit.Intercept, Is.EqualTo(0.04).Within(0.01));
+        });
+    }
+
+    private static List<UpliftRow> Draw(int count, int seed, Func<float[], double> baseline, Func<float[], double> lift)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ =>
+        {
+            float[] x = [(float)random.NextDouble(), (float)random.NextDouble()];
+            var arm = random.Next(Doses.Length);
+            var p = Math.Min(0.95, baseline(x) * (1 + Doses[arm] * lift(x)));
+            return new UpliftRow(x, arm, random.NextDouble() < p);
+        }).ToList();
+    }
+}
