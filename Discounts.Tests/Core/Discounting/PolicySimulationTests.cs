@@ -33,8 +33,9 @@ public sealed class PolicySimulationTests
     /// <summary>
     /// One generated shop is one draw of a noisy randomised log, so the product's policy is compared over nine shops:
     /// the default seed and seeds 1 to 8, against both baselines, the earlier default (the relative learner with
-    /// stumps and no shrinkage), and the product with its text features turned on (topic similarity and keyword match
-    /// as of each decision; off by default). Seeds 6 to 8 were added after the text features were first measured on the
+    /// stumps and no shrinkage), and the product with its text features turned on but no encoder (topic similarity and
+    /// keyword match as of each decision, under the language head; the price language needs the scorer's user tower,
+    /// which `simulate-discounts` brings). Seeds 6 to 8 were added after the text features were first measured on the
     /// first six. Prints the tables recorded in docs/BENCHMARKS.md.
     /// </summary>
     [Test]
