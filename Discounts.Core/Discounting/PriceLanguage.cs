@@ -31,7 +31,8 @@ public sealed class PriceLanguage
     public delegate IReadOnlyList<float[]>? Embedder(IReadOnlyList<string> texts);
 
     private readonly Embedder? embed;
-    private readonly ConcurrentDictionary<string, double[]> cache = new(StringComparer.Ordinal);
+    /// <summary>Each text's position along the direction, the one number a reading needs of it.</summary>
+    private readonly ConcurrentDictionary<string, double> positions = new(StringComparer.Ordinal);
     private readonly IReadOnlyList<double[]> centroids;
     private readonly PrincipalComponents? direction;
     private readonly double populationMean;
@@ -80,14 +81,13 @@ public sealed class PriceLanguage
             return populationMean;
         }
 
-        var mean = texts.Average(text => direction.Project(cache[text])[0]);
-        return populationMean + texts.Count / (texts.Count + kappa) * (mean - populationMean);
+        return ShrunkMean(texts.Select(text => positions[text]).ToList(), populationMean, kappa);
     }
 
-    /// <summary>Embeds and stores the residual of every text not yet seen, in one batch; false if the encoder has changed.</summary>
+    /// <summary>Embeds and places every text not yet seen, in one batch; false if the encoder has changed.</summary>
     private bool Prepare(IEnumerable<string> texts)
     {
-        var missing = texts.Where(t => !cache.ContainsKey(t)).Distinct(StringComparer.Ordinal).ToList();
+        var missing = texts.Where(t => !positions.ContainsKey(t)).Distinct(StringComparer.Ordinal).ToList();
         if (missing.Count == 0)
         {
             return true;
@@ -100,7 +100,7 @@ public sealed class PriceLanguage
 
         for (var i = 0; i < missing.Count; i++)
         {
-            cache[missing[i]] = Residual(Array.ConvertAll(vectors[i], v => (double)v), centroids);
+            positions[missing[i]] = direction!.Project(Residual(Array.ConvertAll(vectors[i], v => (double)v), centroids))[0];
         }
 
         return true;
@@ -137,27 +137,23 @@ public sealed class PriceLanguage
 
         var direction = PrincipalComponents.Leading(users.Select(t => Mean(t.Select(x => residual[x.Text]).ToList())).ToList(), count: 1, seed: 17);
         // Empirical Bayes: how much of the spread of users' mean readings is the users and how much the few texts behind each.
-        var perUser = users.Select(t => t.Select(x => direction.Project(residual[x.Text])[0]).ToList()).ToList();
+        var position = residual.ToDictionary(p => p.Key, p => direction.Project(p.Value)[0], StringComparer.Ordinal);
+        var perUser = users.Select(t => t.Select(x => position[x.Text]).ToList()).ToList();
         var populationMean = perUser.SelectMany(u => u).Average();
         var within = perUser.Average(u => Variance(u));
         var userMeans = perUser.Select(u => u.Average()).ToList();
         var between = Math.Max(1e-9, Variance(userMeans) - within / perUser.Average(u => (double)u.Count));
         var kappa = within / between;
 
-        double ReadingBefore(long user, DateTime at)
-        {
-            var before = asked[user].Where(t => t.OccurredAt < at).Select(t => direction.Project(residual[t.Text])[0]).ToList();
-            return before.Count == 0 ? populationMean : populationMean + before.Count / (before.Count + kappa) * (before.Average() - populationMean);
-        }
-
-        var rows = offers.Select(o => new UpliftRow([(float)(ReadingBefore(o.UserId, o.At) - populationMean)], o.Arm, o.Bought)).ToList();
+        var rows = offers.Select(o => new UpliftRow(
+            [(float)(ShrunkMean(asked[o.UserId].Where(t => t.OccurredAt < o.At).Select(t => position[t.Text]).ToList(), populationMean, kappa) - populationMean)],
+            o.Arm, o.Bought)).ToList();
         var lift = MultiplicativeLift.Train(rows, doses, [0], penalty: 1e-3);
         var weight = lift.Weights[0];
 
         // The words users wrote, ranked by how the direction reads the texts that use them.
-        var textScore = residual.ToDictionary(p => p.Key, p => weight * (direction.Project(p.Value)[0] - populationMean), StringComparer.Ordinal);
         var words = distinct
-            .SelectMany(text => Profiling.Tokenizer.Tokenize(text).Distinct().Select(word => (Word: word, Score: textScore[text])))
+            .SelectMany(text => Profiling.Tokenizer.Tokenize(text).Distinct().Select(word => (Word: word, Score: weight * (position[text] - populationMean))))
             .GroupBy(p => p.Word, StringComparer.Ordinal)
             .Where(g => g.Count() >= 20)
             .Select(g => (Word: g.Key, Score: g.Average(p => p.Score)))
@@ -167,13 +163,17 @@ public sealed class PriceLanguage
             .Select(w => w.Word)
             .ToList();
         var language = new PriceLanguage(embed, centroids, direction, populationMean, Math.Sqrt(between), kappa, weight, words);
-        foreach (var (text, value) in residual)
+        foreach (var (text, value) in position)
         {
-            language.cache[text] = value;
+            language.positions[text] = value;
         }
 
         return language;
     }
+
+    /// <summary>The mean of a user's text positions pulled towards the population's by n / (n + κ); the population's for none.</summary>
+    private static double ShrunkMean(IReadOnlyList<double> values, double populationMean, double kappa) =>
+        values.Count == 0 ? populationMean : populationMean + values.Count / (values.Count + kappa) * (values.Average() - populationMean);
 
     private static double[] Residual(double[] vector, IReadOnlyList<double[]> centres)
     {

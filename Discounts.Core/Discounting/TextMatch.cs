@@ -37,6 +37,7 @@ public sealed class TextMatcher
     /// is fixed by its size, so (user, count) keys the cache and a user with many offers is scored once per new text.
     /// </summary>
     private readonly Dictionary<(long User, int Count), TextScore> users = [];
+    private readonly Dictionary<(long User, int Count), double> readings = [];
 
     public TextMatcher(TextProfileModel? model, IEnumerable<ItemText> catalogue)
     {
@@ -55,7 +56,7 @@ public sealed class TextMatcher
 
     public TextMatch Match(long userId, IReadOnlyList<PastText> texts, DateTime before, long itemId)
     {
-        var deal = Language?.ScoreBefore(texts, before);
+        var deal = Language is null ? (double?)null : PriceReading(userId, texts, before);
         if (model is null || !itemTexts.ContainsKey(itemId))
         {
             return new TextMatch(0, 0, deal);
@@ -75,6 +76,18 @@ public sealed class TextMatcher
         }
 
         return new TextMatch(Cosine(user.TopicMixture, mixture), keywordMatch, deal);
+    }
+
+    /// <summary>The price language's reading of the user, once per (user, texts before the moment) like the topic scores.</summary>
+    private double PriceReading(long userId, IReadOnlyList<PastText> texts, DateTime before)
+    {
+        var key = (userId, texts.Count(t => t.OccurredAt < before));
+        if (!readings.TryGetValue(key, out var reading))
+        {
+            readings[key] = reading = Language!.ScoreBefore(texts, before);
+        }
+
+        return reading;
     }
 
     private TextScore UserScore(long userId, IReadOnlyList<PastText> texts, DateTime before)

@@ -378,6 +378,7 @@ public static class UpliftModelTrainer
         return new Fitted(new UpliftModel(learner, ladder, version, rows.Count, new LiftShrinkage(best, population)) { TextFeatures = options.TextFeatures, Language = priceLanguage ?? PriceLanguage.None }, values);
     }
 
+    /// <summary>Every row's pooled p(buy) by level from a model that did not see it (the chosen candidate, refitted per fold).</summary>
     private static double[][] OutOfFoldPooled(List<UpliftRow> rows, IReadOnlyList<int> ladder, UpliftLearnerOptions chosen, DiscountingOptions options, int seed)
     {
         var folds = Math.Max(2, options.Learner.SelectionFolds);

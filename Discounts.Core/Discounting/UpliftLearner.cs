@@ -23,23 +23,20 @@ public sealed record UpliftLearnerOptions
 
     /// <summary>
     /// For <see cref="UpliftLearnerKind.Relative"/>: the relative lift β(x) is one ridge-penalised linear function of the
-    /// standardised features instead of boosted trees. A few slopes are all a noisy randomised log can pin down, and a
+    /// standardised features, fitted jointly with a log-linear baseline (<see cref="MultiplicativeLift"/>), instead of
+    /// boosted trees on the baseline's residuals. A few slopes are all a noisy randomised log can pin down, and a
     /// linear β keeps the lift of users between the log's extremes in proportion.
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool LinearLift { get; init; }
 
-    /// <summary>The ridge penalty of <see cref="LinearLift"/>, relative to the total weight of the treated rows.</summary>
+    /// <summary>The ridge penalty of <see cref="LinearLift"/> on each standardised weight, times the number of rows.</summary>
     [JsonIgnore]
     public double LinearPenalty { get; init; } = 0.001;
 
     /// <summary>For <see cref="LinearLift"/>: the feature columns the lift reads; null for all of them.</summary>
     [JsonIgnore]
     public IReadOnlyList<int>? LiftColumns { get; init; }
-
-    /// <summary>For <see cref="UpliftLearnerKind.Selected"/>: the candidates it chooses among; null for <see cref="Candidates"/>.</summary>
-    [JsonIgnore]
-    public IReadOnlyList<UpliftLearnerOptions>? Among { get; init; }
 
     /// <summary>For <see cref="UpliftLearnerKind.Selected"/>: how many folds the candidates are cross-fitted on.</summary>
     public int SelectionFolds { get; init; } = 3;
@@ -140,9 +137,8 @@ public sealed class UpliftLearner
 
         if (options.Kind == UpliftLearnerKind.Selected)
         {
-            var among = options.Among ?? UpliftLearnerOptions.Candidates;
-            var scores = among.Select(candidate => CrossFittedQini(rows, armCount, candidate, options.SelectionFolds, seed, doses)).ToList();
-            var best = among[scores.IndexOf(scores.Max())];
+            var scores = UpliftLearnerOptions.Candidates.Select(candidate => CrossFittedQini(rows, armCount, candidate, options.SelectionFolds, seed, doses)).ToList();
+            var best = UpliftLearnerOptions.Candidates[scores.IndexOf(scores.Max())];
             var fitted = Fit(rows, armCount, best, seed, doses);
             return new UpliftLearner(fitted.ml, fitted.arms, fitted.effects, fitted.relative, fitted.featureCount) { Chosen = best, CandidateScores = scores };
         }
@@ -240,6 +236,11 @@ public sealed class UpliftLearner
 
         // Fitted on the control rows only, so its predictions on the treated rows are out of sample.
         var baseline = FitClassifier(ml, control, featureCount, options, seed);
+        if (options.LinearLift)
+        {
+            return new RelativeLift(baseline, null, MultiplicativeLift.Train(rows, doses, options.LiftColumns ?? Enumerable.Range(0, featureCount).ToArray(), options.LinearPenalty), doses);
+        }
+
         var p0 = Probabilities(ml, baseline, featureCount, treated.Select(r => r.Features).ToList());
         var effectRows = treated.Select((r, i) =>
         {
@@ -247,12 +248,7 @@ public sealed class UpliftLearner
             // Floored so a near-zero baseline cannot turn one purchase into an unbounded target.
             var p = Math.Max(p0[i], 0.005);
             return new EffectRow { Features = r.Features, Label = (float)((B(r.Outcome) - p) / (p * dose)), Weight = (float)(p * dose * p * dose) };
-        }).ToList();
-        if (options.LinearLift)
-        {
-            return new RelativeLift(baseline, null, MultiplicativeLift.Train(rows, doses, options.LiftColumns ?? Enumerable.Range(0, featureCount).ToArray(), options.LinearPenalty), doses);
-        }
-
+        });
         return new RelativeLift(baseline, FitEffect(ml, effectRows, featureCount, options, seed), null, doses);
     }
 
