@@ -34,7 +34,8 @@ public sealed record FineTuneOutcome(
     long ModelVersionId,
     double TrainSeconds,
     double StepsPerSecond,
-    double? SwapMilliseconds);
+    double? SwapMilliseconds,
+    string? ActiveUnreadable = null);
 
 /// <summary>
 /// Executes one queued TrainingRun: reads the data, fine-tunes the two-tower scorer, records loss points and
@@ -103,7 +104,7 @@ public sealed partial class FineTuneRunner(
         scorer.Model.Freeze(hp.FreezeEmbeddings, hp.FrozenLayers);
         // The untrained scorer is the base model: the encoder as shipped under the cosine-initialised head.
         var baseMetrics = ScorerEvaluation.Evaluate(scorer, data, hp.MaxSequenceLength);
-        var activeMetrics = EvaluateActive(data, hp);
+        var (activeMetrics, activeUnreadable) = EvaluateActive(run.Id, data, hp);
         token.ThrowIfCancellationRequested();
 
         var stepsPerEpoch = (int)Math.Ceiling(Math.Min(data.Train.Count, hp.MaxExamplesPerEpoch) / (double)hp.BatchSize);
@@ -195,15 +196,16 @@ public sealed partial class FineTuneRunner(
         await db.SaveChangesAsync(CancellationToken.None);
 
         var serving = activeMetrics ?? baseMetrics;
-        var improved = fineTuned.HitRate10 > serving.HitRate10
-                       || (fineTuned.HitRate10 == serving.HitRate10 && fineTuned.Ndcg10 > serving.Ndcg10);
+        // Against an active version that could not be read there is no comparison, so the new version stays a candidate.
+        var improved = activeUnreadable is null
+                       && (fineTuned.HitRate10 > serving.HitRate10 || (fineTuned.HitRate10 == serving.HitRate10 && fineTuned.Ndcg10 > serving.Ndcg10));
         double? swapMilliseconds = null;
         if (improved || hp.ForcePromote)
         {
             swapMilliseconds = (await activation.ActivateAsync(version.Id, CancellationToken.None)).TotalMilliseconds;
         }
         return new FineTuneOutcome(baseMetrics, activeMetrics, fineTuned, PromotionMetric, improved, swapMilliseconds is not null, version.Id,
-            Math.Round(trainSeconds, 2), Math.Round((step - stepsAtStart) / Math.Max(trainSeconds, 1e-9), 3), swapMilliseconds);
+            Math.Round(trainSeconds, 2), Math.Round((step - stepsAtStart) / Math.Max(trainSeconds, 1e-9), 3), swapMilliseconds, activeUnreadable);
     }
 
     private string CheckpointFile(long runId) => Path.Combine(models.CheckpointFolder, $"run-{runId}.json");
@@ -260,12 +262,25 @@ public sealed partial class FineTuneRunner(
             if (File.Exists(file)) File.Delete(file);
     }
 
-    private ScorerMetrics? EvaluateActive(TrainingDataset data, FineTuneHyperparameters hp)
+    /// <summary>
+    /// The serving version's figures, read again from its registered file. A file that has gone or fails its checksum
+    /// since it was activated does not cost the run: the reason is returned instead, and the run is not promoted.
+    /// </summary>
+    private (ScorerMetrics? Metrics, string? Unreadable) EvaluateActive(long runId, TrainingDataset data, FineTuneHyperparameters hp)
     {
-        if (host.ActiveVersion?.ModelVersionId is not { } activeId) return null;
-        var active = db.ModelVersions.AsNoTracking().Single(m => m.Id == activeId);
-        using var scorer = models.LoadVersion(active.WeightsPath, active.Sha256);
-        return ScorerEvaluation.Evaluate(scorer, data, hp.MaxSequenceLength);
+        if (host.ActiveVersion?.ModelVersionId is not { } activeId) return (null, null);
+        var active = db.ModelVersions.AsNoTracking().SingleOrDefault(m => m.Id == activeId);
+        if (active is null) return (null, $"The active version {activeId} is no longer in the registry.");
+        try
+        {
+            using var scorer = models.LoadVersion(active.WeightsPath, active.Sha256);
+            return (ScorerEvaluation.Evaluate(scorer, data, hp.MaxSequenceLength), null);
+        }
+        catch (Exception error) when (error is InvalidDataException or IOException or Weights.WeightMismatchException)
+        {
+            LogActiveUnreadable(logger, error, runId, activeId);
+            return (null, $"The active version {activeId} could not be read for comparison: {error.Message}");
+        }
     }
 
     /// <summary>One optimisation step in its own dispose scope; returns the batch loss.</summary>
@@ -311,6 +326,9 @@ public sealed partial class FineTuneRunner(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Fine-tune run {RunId} cancelled; the active model is unchanged")]
     private static partial void LogCancelled(ILogger logger, long runId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Fine-tune run {RunId} could not read the active version {ModelVersionId} to compare with; it will not be promoted")]
+    private static partial void LogActiveUnreadable(ILogger logger, Exception error, long runId, long modelVersionId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Fine-tune run {RunId} failed")]
     private static partial void LogFailed(ILogger logger, Exception error, long runId);
