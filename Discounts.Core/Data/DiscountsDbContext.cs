@@ -135,6 +135,8 @@ public class DiscountsDbContext : DbContext
         {
             offer.HasIndex(o => o.ExternalId).IsUnique();
             offer.HasIndex(o => new { o.UserId, o.CreatedAt });
+            // A quote counts the user's discounted offers today: at most the daily cap of rows, however many were quoted.
+            offer.HasIndex(o => new { o.UserId, o.CreatedAt }, "IX_Offers_Discounted_UserId_CreatedAt").HasFilter($"{Column("DiscountPercent")} > 0");
             offer.Property(o => o.ExternalId).HasMaxLength(Limits.ExternalIdLength);
             offer.Property(o => o.ScorerVersion).HasMaxLength(Limits.NameLength);
             offer.HasOne(o => o.User).WithMany().HasForeignKey(o => o.UserId).OnDelete(DeleteBehavior.Cascade);

@@ -1,11 +1,8 @@
-using System.Collections.Concurrent;
 using System.Data.Common;
 using Discounts.Core.Domain;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace Discounts.Core.Data;
 
@@ -19,99 +16,33 @@ public sealed record UserProfileRow(int Version, string KeywordsJson, string Top
 public readonly record struct UserEvent(long ItemId, EventKind Kind);
 
 /// <summary>
-/// The reads of a recommendation request, on a few kept-open connections with their statements already prepared.
-/// The head (the cache's stamp) is read on every request, cached or not, and through EF (a context, a pooled
-/// connection opened and its functions registered, the SQL prepared anew) it was three quarters of the CPU of a cache
-/// hit; a miss's profile and history reads cost the same overhead again.
+/// The reads of a recommendation request, on kept-open connections with their statements already prepared. The head
+/// (the cache's stamp) is read on every request, cached or not; through EF it was three quarters of the CPU of a cache
+/// hit, and a miss's profile and history reads cost the same overhead again.
 /// </summary>
-public sealed class RankingReads : IDisposable
+public sealed class RankingReads(IServiceScopeFactory scopes) : IDisposable
 {
     /// <summary>At most this many of the user's latest interactions are read.</summary>
     public const int MaxHistoryEvents = 1_000;
 
-    /// <summary>Idle connections kept beyond this many are closed; a burst opens more and lets them go after.</summary>
-    private const int MaxIdle = 8;
-
-    private readonly ConcurrentBag<Prepared> idle = [];
-    private readonly string connectionString;
-    private readonly bool postgres;
-    private readonly Statements sql;
-    private int idleCount;
-
-    public RankingReads(IServiceScopeFactory scopes)
+    private readonly PreparedConnectionPool<Prepared> pool = new(scopes, model =>
     {
-        using var scope = scopes.CreateScope();
-        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
-        connectionString = db.Database.GetConnectionString() ?? throw new InvalidOperationException("The database has no connection string.");
-        postgres = db is PostgresDiscountsDbContext;
-        sql = Statements.For(db.Model);
-    }
+        var sql = Statements.For(model);
+        return connection => new Prepared(connection, sql);
+    });
 
     /// <summary>The user with this shop id, or null when there is none.</summary>
     public Task<UserHead?> HeadAsync(string externalId, CancellationToken cancellationToken) =>
-        ReadAsync(prepared => prepared.HeadAsync(externalId, cancellationToken));
+        pool.ReadAsync(prepared => prepared.HeadAsync(externalId, cancellationToken));
 
     public Task<UserProfileRow?> ProfileAsync(long userId, CancellationToken cancellationToken) =>
-        ReadAsync(prepared => prepared.ProfileAsync(userId, cancellationToken));
+        pool.ReadAsync(prepared => prepared.ProfileAsync(userId, cancellationToken));
 
     /// <summary>The user's latest views, clicks, carts and purchases, newest first.</summary>
     public Task<List<UserEvent>> HistoryAsync(long userId, CancellationToken cancellationToken) =>
-        ReadAsync(prepared => prepared.HistoryAsync(userId, cancellationToken));
+        pool.ReadAsync(prepared => prepared.HistoryAsync(userId, cancellationToken));
 
-    private async Task<T> ReadAsync<T>(Func<Prepared, Task<T>> read)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var prepared = Rent();
-            try
-            {
-                var result = await read(prepared);
-                Return(prepared);
-                return result;
-            }
-            catch (DbException) when (attempt == 0)
-            {
-                // A kept connection the server closed (a restart, an idle timeout): once more on a fresh one.
-                prepared.Dispose();
-            }
-            catch
-            {
-                prepared.Dispose();
-                throw;
-            }
-        }
-    }
-
-    public void Dispose()
-    {
-        while (idle.TryTake(out var prepared))
-        {
-            prepared.Dispose();
-        }
-    }
-
-    private Prepared Rent()
-    {
-        if (idle.TryTake(out var prepared))
-        {
-            Interlocked.Decrement(ref idleCount);
-            return prepared;
-        }
-
-        return Prepared.Open(postgres ? new NpgsqlConnection(connectionString) : new SqliteConnection(connectionString), sql);
-    }
-
-    private void Return(Prepared prepared)
-    {
-        if (Interlocked.Increment(ref idleCount) > MaxIdle)
-        {
-            Interlocked.Decrement(ref idleCount);
-            prepared.Dispose();
-            return;
-        }
-
-        idle.Add(prepared);
-    }
+    public void Dispose() => pool.Dispose();
 
     /// <summary>The three statements, with table and column names as the EF model maps them.</summary>
     private sealed record Statements(string Head, string Profile, string History)
@@ -144,55 +75,11 @@ public sealed class RankingReads : IDisposable
     }
 
     /// <summary>One open connection with the statements prepared on it; used by one request at a time.</summary>
-    private sealed class Prepared : IDisposable
+    private sealed class Prepared(DbConnection connection, Statements sql) : IDisposable
     {
-        private readonly DbConnection connection;
-        private readonly DbCommand head;
-        private readonly DbCommand profile;
-        private readonly DbCommand history;
-
-        private Prepared(DbConnection connection, DbCommand head, DbCommand profile, DbCommand history)
-        {
-            this.connection = connection;
-            this.head = head;
-            this.profile = profile;
-            this.history = history;
-        }
-
-        public static Prepared Open(DbConnection connection, Statements sql)
-        {
-            try
-            {
-                connection.Open();
-                if (connection is SqliteConnection)
-                {
-                    // Pages read through a memory map rather than a read() call and a copy each: the impression writes
-                    // commit several times a second, and each commit empties every connection's own page cache.
-                    using var mmap = connection.CreateCommand();
-                    mmap.CommandText = "PRAGMA mmap_size = 268435456";
-                    mmap.ExecuteNonQuery();
-                }
-
-                return new Prepared(connection, Command(connection, sql.Head, ""), Command(connection, sql.Profile, 0L), Command(connection, sql.History, 0L));
-            }
-            catch
-            {
-                connection.Dispose();
-                throw;
-            }
-        }
-
-        private static DbCommand Command(DbConnection connection, string text, object key)
-        {
-            var command = connection.CreateCommand();
-            command.CommandText = text;
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = "@key";
-            parameter.Value = key;
-            command.Parameters.Add(parameter);
-            command.Prepare();
-            return command;
-        }
+        private readonly DbCommand head = PreparedConnectionPool<Prepared>.Prepare(connection, sql.Head, ("@key", ""));
+        private readonly DbCommand profile = PreparedConnectionPool<Prepared>.Prepare(connection, sql.Profile, ("@key", 0L));
+        private readonly DbCommand history = PreparedConnectionPool<Prepared>.Prepare(connection, sql.History, ("@key", 0L));
 
         // Every reader is disposed before the connection goes back: an open one would hold SQLite's read snapshot.
         public async Task<UserHead?> HeadAsync(string externalId, CancellationToken cancellationToken)

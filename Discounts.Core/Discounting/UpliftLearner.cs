@@ -105,6 +105,7 @@ public sealed class UpliftLearner
     private readonly (ITransformer OnTreated, ITransformer OnControl, double TreatedShare)?[] effects;
     private readonly RelativeLift? relative;
     private readonly int featureCount;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(ITransformer Model, Type Output), System.Collections.Concurrent.ConcurrentBag<object>> engines = new();
 
     /// <summary>The options that were fitted: for <see cref="UpliftLearnerKind.Selected"/>, the candidate the log chose.</summary>
     public UpliftLearnerOptions Chosen { get; private init; } = new();
@@ -259,10 +260,10 @@ public sealed class UpliftLearner
             return [];
         }
 
-        var p0 = Probabilities(ml, model.Baseline, featureCount, features);
+        var p0 = Column(model.Baseline, features, ProbabilityColumn);
         var lift = model.LinearLift is { } linear
             ? features.Select(f => (float)linear.Lift(f)).ToArray()
-            : model.Lift!.Transform(Unlabelled(ml, features, featureCount)).GetColumn<float>("Score").ToArray();
+            : Column(model.Lift!, features, ScoreColumn);
         return features.Select((_, row) => model.Doses.Select(dose => Math.Clamp(p0[row] * (1 + Math.Max(0, lift[row]) * dose), 0, 1)).ToArray()).ToArray();
     }
 
@@ -277,17 +278,30 @@ public sealed class UpliftLearner
             return PredictRelative(relative, features);
         }
 
-        var result = PredictArms(ml, arms, featureCount, features);
+        var result = features.Select(_ => new double[arms.Length]).ToArray();
+        if (features.Count == 0)
+        {
+            return result;
+        }
+
+        for (var arm = 0; arm < arms.Length; arm++)
+        {
+            var probabilities = Column(arms[arm], features, ProbabilityColumn);
+            for (var row = 0; row < probabilities.Length; row++)
+            {
+                result[row][arm] = probabilities[row];
+            }
+        }
+
         for (var arm = 1; arm < arms.Length; arm++)
         {
-            if (effects[arm] is not { } effect || features.Count == 0)
+            if (effects[arm] is not { } effect)
             {
                 continue;
             }
 
-            var data = Unlabelled(ml, features, featureCount);
-            var onTreated = effect.OnTreated.Transform(data).GetColumn<float>("Score").ToArray();
-            var onControl = effect.OnControl.Transform(data).GetColumn<float>("Score").ToArray();
+            var onTreated = Column(effect.OnTreated, features, ScoreColumn);
+            var onControl = Column(effect.OnControl, features, ScoreColumn);
             for (var row = 0; row < features.Count; row++)
             {
                 // The control-fitted effect model gets the treated share as weight, and the other the rest.
@@ -297,6 +311,55 @@ public sealed class UpliftLearner
         }
 
         return result;
+    }
+
+    private const string ProbabilityColumn = "Probability";
+    private const string ScoreColumn = "Score";
+
+    /// <summary>Above this many rows a prediction goes through the bulk pipeline; at or below it, through kept engines.</summary>
+    private const int EngineRows = 64;
+
+    /// <summary>
+    /// One output column of <paramref name="model"/> for each row. A quote asks about a few rows at a time, and building
+    /// a data view and running the pipeline over it cost more than the trees: such batches go through prediction
+    /// engines kept per model (an engine serves one caller at a time, so each model keeps as many as were in use at
+    /// once). Both paths run the same trees and give the same numbers.
+    /// </summary>
+    private float[] Column(ITransformer model, IReadOnlyList<float[]> features, string column)
+    {
+        if (features.Count > EngineRows)
+        {
+            return model.Transform(Unlabelled(ml, features, featureCount)).GetColumn<float>(column).ToArray();
+        }
+
+        return column == ProbabilityColumn
+            ? Predict<ProbabilityRow>(model, features, row => row.Probability)
+            : Predict<ScoreRow>(model, features, row => row.Score);
+    }
+
+    private float[] Predict<TOutput>(ITransformer model, IReadOnlyList<float[]> features, Func<TOutput, float> read)
+        where TOutput : class, new()
+    {
+        var kept = engines.GetOrAdd((model, typeof(TOutput)), _ => []);
+        var engine = kept.TryTake(out var idle)
+            ? (PredictionEngine<UnlabelledRow, TOutput>)idle
+            : ml.Model.CreatePredictionEngine<UnlabelledRow, TOutput>(model, ignoreMissingColumns: true, inputSchemaDefinition: Schema<UnlabelledRow>(featureCount));
+        try
+        {
+            var output = new TOutput();
+            var values = new float[features.Count];
+            for (var row = 0; row < features.Count; row++)
+            {
+                engine.Predict(new UnlabelledRow { Features = features[row] }, ref output);
+                values[row] = read(output);
+            }
+
+            return values;
+        }
+        finally
+        {
+            kept.Add(engine);
+        }
     }
 
     private static ITransformer FitClassifier(MLContext ml, List<LabelledRow> rows, int featureCount, UpliftLearnerOptions options, int seed) =>
@@ -379,6 +442,16 @@ public sealed class UpliftLearner
     private sealed class UnlabelledRow
     {
         public float[] Features { get; set; } = [];
+    }
+
+    private sealed class ProbabilityRow
+    {
+        public float Probability { get; set; }
+    }
+
+    private sealed class ScoreRow
+    {
+        public float Score { get; set; }
     }
 }
 

@@ -42,6 +42,10 @@ public static class CoreModule
         services.AddSingleton<IRecommendationService>(sp => sp.GetRequiredService<RecommendationService>());
         services.AddSingleton<RecommendationCache>();
         services.AddSingleton<RankingReads>();
+        services.AddSingleton<QuoteReads>();
+        services.AddSingleton<UserHistoryCache>();
+        services.AddSingleton<OfferLog>();
+        services.AddSingleton<UserQuoteLocks>();
         services.AddSingleton<ImpressionLog>();
         services.AddHostedService(sp => sp.GetRequiredService<ImpressionLog>());
         // After the database initialiser (registered above), so the schema exists and the demo shop is seeded.

@@ -19,7 +19,10 @@ public interface IRecommendationService
     /// <summary>Writes every queued impression, so a read of impressions (attribution, outcomes) sees them.</summary>
     Task FlushImpressionsAsync(CancellationToken cancellationToken);
 
-    /// <summary>The scorer's embedding of a user's profile text, computed once per profile version and model version.</summary>
+    /// <summary>
+    /// The scorer's embedding of a user's profile text, computed once per profile version and model version, off the
+    /// caller's thread: null until it is ready (the first call queues it).
+    /// </summary>
     float[]? UserVector(long userId, int profileVersion, string profileText, ScorerVersion version);
 
     /// <summary>Serves <paramref name="model"/> from now on.</summary>

@@ -37,6 +37,11 @@ public sealed partial class RecommendationService(
     private long profileMisses;
     private readonly Lock matrixLock = new();
     private readonly ConcurrentDictionary<long, CachedUser> users = new();
+    private const int UserVectorBatch = 16;
+    private readonly System.Threading.Channels.Channel<QueuedUser> userVectorQueue = System.Threading.Channels.Channel.CreateBounded<QueuedUser>(
+        new System.Threading.Channels.BoundedChannelOptions(10_000) { FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly ConcurrentDictionary<long, byte> queuedUsers = new();
+    private int embedderStarted;
     private CatalogueIndex? index;
     private DataStamp? stamp;
     private BlendModel? blend;
@@ -246,14 +251,41 @@ public sealed partial class RecommendationService(
             return known;
         }
 
-        var embedded = scorer.EmbedUsers([profileText]);
-        if (embedded.Version != version)
+        // A pass of the encoder costs tens of milliseconds on two cores, more than the rest of a quote many times over.
+        if (queuedUsers.TryAdd(userId, 0))
         {
-            return null;
+            if (!userVectorQueue.Writer.TryWrite(new QueuedUser(userId, profileVersion, profileText, version))) queuedUsers.TryRemove(userId, out _);
+            if (Interlocked.Exchange(ref embedderStarted, 1) == 0) new Thread(EmbedQueuedUsers) { IsBackground = true, Name = "user vector embedder" }.Start();
         }
 
-        Remember(userId, new CachedUser(profileVersion, embedded.Version, embedded.Vectors[0], null));
-        return embedded.Vectors[0];
+        return null;
+    }
+
+    /// <summary>Embeds queued users' profiles a few at a time, on its own thread, and caches each vector for the version that made it.</summary>
+    private void EmbedQueuedUsers()
+    {
+        var reader = userVectorQueue.Reader;
+        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            var batch = new List<QueuedUser>();
+            while (batch.Count < UserVectorBatch && reader.TryRead(out var queued)) batch.Add(queued);
+            try
+            {
+                var embedded = scorer.EmbedUsers(batch.Select(q => q.ProfileText).ToList());
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    if (embedded.Version == batch[i].Version) Remember(batch[i].UserId, new CachedUser(batch[i].ProfileVersion, embedded.Version, embedded.Vectors[i], null));
+                }
+            }
+            catch (Exception error)
+            {
+                LogUserVectorsFailed(logger, error, batch.Count);
+            }
+            finally
+            {
+                foreach (var queued in batch) queuedUsers.TryRemove(queued.UserId, out _);
+            }
+        }
     }
 
     /// <summary>
@@ -345,6 +377,8 @@ public sealed partial class RecommendationService(
     private sealed record MatrixForCatalogue(ItemMatrix Matrix, CatalogueItems Catalogue);
 
     /// <summary>One user's profile-derived serving state; <paramref name="Picks"/> is null when only the vector was asked for.</summary>
+    private sealed record QueuedUser(long UserId, int ProfileVersion, string ProfileText, ScorerVersion Version);
+
     private sealed record CachedUser(int ProfileVersion, ScorerVersion? Version, float[]? Vector, CachedPicks? Picks);
 
     private sealed record CachedPicks(CatalogueItems Catalogue, ItemMatrix? Matrix, ProfileCandidates Candidates);
@@ -358,6 +392,9 @@ public sealed partial class RecommendationService(
             await db.Events.LongCountAsync(cancellationToken),
             await db.Events.MaxAsync(e => (long?)e.Id, cancellationToken));
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Embedding {Users} queued users' profiles failed; their quotes go without the scorer's p(buy) until asked again")]
+    private static partial void LogUserVectorsFailed(ILogger logger, Exception error, int users);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Recommendation index built: {Items} items, {Events} events, {Edges} co-occurrence edges, {Terms} terms in {Milliseconds:F0} ms")]
     private static partial void LogIndexBuilt(ILogger logger, int items, int events, int edges, int terms, double milliseconds);

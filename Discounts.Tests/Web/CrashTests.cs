@@ -138,6 +138,75 @@ public sealed class CrashTests
         }
     }
 
+    [Test]
+    public async Task Quotes_WhenHostIsKilledRightAfterABurst_EveryAnsweredOfferIsRedeemableAfterRestart()
+    {
+        var answered = new ConcurrentBag<(string Offer, string User)>();
+        var unanswered = new ConcurrentBag<string>();
+        // The demo shop: quotes need randomised offers to learn from, and its campaign funds real discounts.
+        var demo = new Dictionary<string, string> { ["Demo__Seed"] = "true" };
+        using (var host = await ChildHost.StartAsync(dataDirectory, demo))
+        {
+            using var stop = new CancellationTokenSource();
+            var workers = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
+            {
+                for (var request = 0; !stop.IsCancellationRequested; request++)
+                {
+                    var user = $"user-{1 + (((worker * 131) + request) % 1000):D5}";
+                    var items = Enumerable.Range(0, 3).Select(k => $"sku-{1 + (((worker * 7) + (request * 3) + k) % 2000):D6}").ToArray();
+                    try
+                    {
+                        using var response = await host.Client.PostAsJsonAsync("/api/discounts/quotes", new { userId = user, itemIds = items });
+                        if (!response.IsSuccessStatusCode)
+                        {
+                            unanswered.Add($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                            continue;
+                        }
+
+                        var quote = await response.Content.ReadFromJsonAsync<JsonElement>();
+                        foreach (var q in quote.GetProperty("quotes").EnumerateArray()) answered.Add((q.GetProperty("offerId").GetString()!, user));
+                    }
+                    catch (Exception error) when (error is HttpRequestException or TaskCanceledException or JsonException or IOException)
+                    {
+                        return;
+                    }
+                }
+            })).ToList();
+
+            // Killed mid-burst: eight quotes are in flight, some of them answered a moment ago.
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (answered.Count < 300 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(5);
+            }
+
+            host.Kill();
+            await stop.CancelAsync();
+            await Task.WhenAll(workers);
+        }
+
+        using (var restarted = await ChildHost.StartAsync(dataDirectory, demo))
+        {
+            var missing = new List<string>();
+            var refused = new List<string>();
+            foreach (var (offer, user) in answered)
+            {
+                using var response = await restarted.Client.PostAsJsonAsync($"/api/discounts/offers/{offer}/redeem", new { userId = user });
+                if (response.StatusCode == HttpStatusCode.NotFound) missing.Add(offer);
+                // A refusal by the daily cap or the budget still found the offer.
+                else if (!response.IsSuccessStatusCode && response.StatusCode != HttpStatusCode.Conflict) refused.Add($"{offer}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+
+            TestContext.Out.WriteLine($"{answered.Count} offers answered before the kill");
+            Assert.Multiple(() =>
+            {
+                Assert.That(answered, Has.Count.GreaterThanOrEqualTo(300), () => string.Join('\n', unanswered.Take(3)));
+                Assert.That(missing, Is.Empty, "answered offers the restarted host does not know");
+                Assert.That(refused, Is.Empty, "every answered offer redeems, or is refused by the daily cap or the budget");
+            });
+        }
+    }
+
     private static object[] Events(int batch) => Enumerable.Range(0, EventsPerBatch).Select(j => (object)new
     {
         eventId = $"b{batch}-e{j}",

@@ -54,8 +54,19 @@ public sealed class DiscountEndpointTests
         await TestHost.WaitForProfileAsync(client, "user-00077");
         var itemIds = new[] { "sku-000011", "sku-000012", "sku-000013" };
 
-        var response = await client.PostAsJsonAsync("/api/discounts/quotes", new { userId = "user-00077", itemIds });
-        var result = (await response.Content.ReadFromJsonAsync<QuoteDiscount.Result>(TestJson.Options))!;
+        // The user's vector is embedded off the request: quotes go without p(buy) until it is ready, then carry it.
+        HttpResponseMessage response;
+        QuoteDiscount.Result result;
+        var withoutProbability = new List<QuoteDiscount.Result>();
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (true)
+        {
+            response = await client.PostAsJsonAsync("/api/discounts/quotes", new { userId = "user-00077", itemIds });
+            result = (await response.Content.ReadFromJsonAsync<QuoteDiscount.Result>(TestJson.Options))!;
+            if (result.Quotes.All(q => q.ScorerProbability is not null) || DateTime.UtcNow > deadline) break;
+            withoutProbability.Add(result);
+            await Task.Delay(100);
+        }
 
         var offerIds = result.Quotes.Select(q => q.OfferId).ToList();
         var stored = await TestHost.ReadAsync(db => db.Offers.Include(o => o.Item).Where(o => offerIds.Contains(o.ExternalId)).OrderBy(o => o.Item!.ExternalId).ToListAsync());
@@ -71,6 +82,8 @@ public sealed class DiscountEndpointTests
             Assert.That(stored.Select(o => o.ScorerVersion), Has.All.EqualTo(version.Name));
             Assert.That(stored.Select(o => o.ScorerProbability!.Value), Is.EqualTo(expected.Select(p => (double)p)).Within(1e-5));
             Assert.That(result.Quotes.OrderBy(q => q.ItemId).Select(q => q.ScorerProbability), Is.EqualTo(stored.Select(o => o.ScorerProbability)));
+            Assert.That(withoutProbability.SelectMany(r => r.Quotes), Has.All.Matches<DiscountQuote>(q => q.ScorerProbability == null && q.ScorerVersion == null),
+                "a quote made before the vector was ready logs neither");
         });
     }
 

@@ -7,6 +7,8 @@
 #   SCORER=Tiny docs/scripts/load-quotes.sh      # the 2-layer test scorer: the fine-tune costs less CPU
 #   DATA_DIR=/tmp/shop docs/scripts/load-quotes.sh   # keep (or reuse) the seeded shop and its model versions
 #   BACKGROUND=0 DATA_DIR=/tmp/shop docs/scripts/load-quotes.sh   # the baseline: the same load with no fine-tune or swaps
+#   WARM_USERS=0 docs/scripts/load-quotes.sh     # do not quote every user once first: their profile vectors are
+#       then embedded during the load (the cold start after a restart or a scorer swap)
 #   RECOMMENDATIONS=1 docs/scripts/load-quotes.sh
 #       also loads GET /api/users/{id}/recommendations (RECOMMENDATIONS_PATH, default below) with a second wrk, the
 #       connections split between the two; only on a build that has that endpoint.
@@ -71,6 +73,16 @@ until [[ $(science GET /api/models | field servingName) != null ]]; do sleep 1; 
 curl -sf -o /dev/null -X POST -H "X-Api-Key: $shop_key" -H 'Content-Type: application/json' "$base/api/discounts/quotes" \
   -d '{"userId":"user-00001","itemIds":["sku-000001"]}'
 echo "model versions $v_old and $v_new registered; serving $(science GET /api/models | field servingName)"
+# A shop that has been serving has its users' profile vectors: the scorer embeds a user off the request, on the first
+# quote, and quotes go without its p(buy) until then. WARM_USERS=0 measures the cold start instead.
+if [[ "${WARM_USERS:-1}" == 1 ]]; then
+  quote_user() { curl -sf -X POST -H "X-Api-Key: $shop_key" -H 'Content-Type: application/json' "$base/api/discounts/quotes" \
+    -d "{\"userId\":\"$1\",\"itemIds\":[\"sku-000001\"]}"; }
+  for u in $(seq 1 1000); do quote_user "$(printf 'user-%05d' "$u")" >/dev/null; done
+  # Queued in order, so once the last user's quote carries the scorer's p(buy), every user's vector is ready.
+  until quote_user user-01000 | grep -q '"scorerProbability":[0-9]'; do sleep 1; done
+  echo "warmed: every demo user quoted once and embedded"
+fi
 
 # One user and three items per request, drawn at random from the demo shop's 1,000 users and 2,000 items.
 cat >"$work/quotes.lua" <<'LUA'
@@ -94,6 +106,12 @@ end
 LUA
 
 seconds=${duration%s}
+# The host's own CPU (user + system) across the load, per answered request, and the machine's load before it starts:
+# on a shared machine the load average says how much else was competing.
+host_cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+load_start=$(date -u +'%Y-%m-%d %H:%M:%S')
+cpu_start=$(host_cpu_ticks)
 quote_connections=$connections
 if [[ "$recommendations" == 1 ]]; then quote_connections=$((connections / 2)); fi
 echo "wrk: $duration, $quote_connections connections on POST /api/discounts/quotes"
@@ -128,6 +146,7 @@ if [[ "$background" == 1 ]]; then
 fi
 wait "$wrk_quotes"
 [[ -n "${wrk_recommendations:-}" ]] && wait "$wrk_recommendations"
+cpu_end=$(host_cpu_ticks)
 echo "$(at): load finished"
 if [[ ${#swaps[@]} -gt 0 ]]; then wait "${swaps[@]}"; fi
 if [[ -n "${run:-}" ]]; then
@@ -137,6 +156,24 @@ if [[ -n "${run:-}" ]]; then
 fi
 echo "--- POST /api/discounts/quotes"
 cat "$work/wrk-quotes.txt"
+requests=$(grep -o '^ *[0-9]* requests in' "$work/wrk-quotes.txt" | grep -o '[0-9]*' | head -1)
+if [[ -f "$work/wrk-recommendations.txt" ]]; then
+  requests=$((requests + $(grep -o '^ *[0-9]* requests in' "$work/wrk-recommendations.txt" | grep -o '[0-9]*' | head -1)))
+fi
+awk -v ticks=$((cpu_end - cpu_start)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+  'BEGIN { printf "host CPU: %.2f s for %d requests = %.3f ms per request\n", ticks / hz, n, n ? 1000 * ticks / hz / n : 0 }'
 if [[ -f "$work/wrk-recommendations.txt" ]]; then echo "--- GET recommendations"; cat "$work/wrk-recommendations.txt"; fi
+if command -v sqlite3 >/dev/null && [[ -f "$dir/discounts.db" ]]; then
+  # The default guardrails (appsettings.json): at most 20 % off, the final price at least cost × 1.10, three discounts
+  # per user per day, none without consent.
+  echo "--- guardrails on the offers quoted during the load"
+  sqlite3 -readonly -header -column "$dir/discounts.db" "
+    SELECT COUNT(*) AS offers, SUM(o.DiscountPercent > 0) AS discounted, SUM(o.DiscountPercent > 20) AS over_max,
+           SUM(o.Kind = 0 AND o.DiscountPercent > 0 AND o.FinalPriceCents * 10 < i.CostCents * 11) AS under_floor,
+           SUM(o.DiscountPercent > 0 AND u.ConsentPersonalisation = 0) AS without_consent,
+           (SELECT COUNT(*) FROM (SELECT 1 FROM Offers d WHERE d.DiscountPercent > 0 AND d.CreatedAt >= substr('$load_start', 1, 10)
+              GROUP BY d.UserId, substr(d.CreatedAt, 1, 10) HAVING COUNT(*) > 3 AND MAX(d.CreatedAt) >= '$load_start')) AS users_over_daily_cap
+    FROM Offers o JOIN Items i ON i.Id = o.ItemId JOIN Users u ON u.Id = o.UserId WHERE o.CreatedAt >= '$load_start';"
+fi
 echo "--- host warnings and errors during the run"
 grep -E "^(warn|fail|crit)" -A1 "$work/host.log" | grep -v "^--$" | tail -20 || echo "none"

@@ -414,6 +414,9 @@ namespace Discounts.Core.Data.Migrations
 
                     b.HasIndex("UserId", "CreatedAt");
 
+                    b.HasIndex(new[] { "UserId", "CreatedAt" }, "IX_Offers_Discounted_UserId_CreatedAt")
+                        .HasFilter("DiscountPercent > 0");
+
                     b.ToTable("Offers", t =>
                         {
                             t.HasCheckConstraint("CK_Offers_DiscountPercent", "DiscountPercent BETWEEN 0 AND 100");

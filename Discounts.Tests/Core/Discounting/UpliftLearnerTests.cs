@@ -51,6 +51,21 @@ public sealed class UpliftLearnerTests
         });
     }
 
+    [TestCase(UpliftLearnerKind.TLearner)]
+    [TestCase(UpliftLearnerKind.XLearner)]
+    [TestCase(UpliftLearnerKind.Relative)]
+    public void Predict_WhenAFewRowsOrManyAreAsked_GivesTheSameNumbers(UpliftLearnerKind kind)
+    {
+        // A quote's few rows go through kept prediction engines, a simulation's thousands through the bulk pipeline.
+        var learner = UpliftLearner.Fit(PlantedRows(4_000, seed: 7), Doses.Length, new UpliftLearnerOptions { Kind = kind, Iterations = 20 }, seed: 7, Doses);
+        var many = PlantedRows(200, seed: 8).Select(r => r.Features).ToList();
+
+        var inBulk = learner.Predict(many);
+        var fewAtATime = many.Chunk(3).SelectMany(chunk => learner.Predict(chunk)).ToList();
+
+        Assert.That(fewAtATime, Is.EqualTo(inBulk).Within(1e-6));
+    }
+
     [Test]
     public void Fit_WhenDosesDoNotStartAtZero_Refuses()
     {

@@ -9,7 +9,7 @@ using Discounts.Web.Infrastructure;
 using FluentValidation;
 using FluentValidation.Results;
 using Mediator;
-using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Discounts.Web.Features.Discounts;
@@ -33,8 +33,16 @@ public static class QuoteDiscount
         }
     }
 
+    /// <summary>
+    /// No EF on the way: the reads are prepared statements, the user's history is cached until it changes, and the
+    /// offers go to the group-committing <see cref="OfferLog"/>, which answers once they are on disk.
+    /// </summary>
     public sealed class Handler(
-        DiscountsDbContext db,
+        QuoteReads reads,
+        UserHistoryCache histories,
+        OfferLog offerLog,
+        UserQuoteLocks userLocks,
+        IServiceScopeFactory scopes,
         UpliftModelStore models,
         TextModelStore textModels,
         IScorer scorer,
@@ -44,10 +52,11 @@ public static class QuoteDiscount
     {
         public async ValueTask<Result> Handle(Command command, CancellationToken cancellationToken)
         {
+            // Today's discounts are counted under the lock, after any earlier quote for this user has committed its offers.
+            using var quoting = await userLocks.AcquireAsync(command.UserId, cancellationToken);
             var now = clock.GetUtcNow().UtcDateTime;
-            var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.ExternalId == command.UserId, cancellationToken)
-                       ?? throw new NotFoundException("User", command.UserId);
-            var items = await db.Items.AsNoTracking().Where(i => command.ItemIds.Contains(i.ExternalId)).ToDictionaryAsync(i => i.ExternalId, cancellationToken);
+            var user = await reads.UserAsync(command.UserId, now.Date, cancellationToken) ?? throw new NotFoundException("User", command.UserId);
+            var items = await reads.ItemsAsync(command.ItemIds, cancellationToken);
             var missing = command.ItemIds.Select((id, index) => (id, index)).Where(x => !items.ContainsKey(x.id))
                 .Select(x => new ValidationFailure($"ItemIds[{x.index}]", $"No item has the id '{x.id}'.")).ToList();
             if (missing.Count > 0)
@@ -55,28 +64,32 @@ public static class QuoteDiscount
                 throw new ValidationException(missing);
             }
 
-            var campaign = await FindCampaignAsync(command.CampaignId, now, cancellationToken);
-            var discountsToday = await db.Offers.CountAsync(o => o.UserId == user.Id && o.DiscountPercent > 0 && o.CreatedAt >= now.Date, cancellationToken);
-            var history = (await UpliftHistory.LoadAsync(db, [user.Id], cancellationToken)).GetValueOrDefault(user.Id) ?? UserHistory.Empty;
+            var campaign = await reads.ActiveCampaignAsync(command.CampaignId, now, cancellationToken);
+            if (campaign is null && command.CampaignId is not null)
+            {
+                throw new ValidationException([new ValidationFailure(nameof(Command.CampaignId), $"No active campaign has the id '{command.CampaignId}'.")]);
+            }
+
+            var history = await histories.GetAsync(user.Id, user.History, cancellationToken);
             var model = await models.GetOrTrainAsync(cancellationToken);
             var ordered = command.ItemIds.Select(id => items[id]).ToList();
             var signals = ordered.Select(item => history.SignalsFor(item.Category, now)).ToList();
             // Training reads the same two things for a logged offer: texts written before it and the p(buy) logged with it.
-            var text = model.TextFeatures ? await UpliftLog.TextMatcherAsync(db, textModels, ordered.Select(i => i.Id).ToList(), model.Language, cancellationToken) : TextMatcher.None;
+            var text = model.TextFeatures ? await TextMatcherAsync(ordered, model, cancellationToken) : TextMatcher.None;
             var dealWords = model.TextFeatures && model.Language.SeeksDeals(history.Texts, now) ? model.Language.Words : null;
-            var (scorerVersion, buyProbabilities) = await ScorerProbabilitiesAsync(user.Id, ordered, cancellationToken);
+            var (scorerVersion, buyProbabilities) = ScorerProbabilities(user, ordered);
             var probabilities = model.PurchaseProbabilities(ordered.Select((item, i) => UpliftFeatures.Build(
                 signals[i], item.PriceCents, item.CostCents, text.Match(user.Id, history.Texts, now, item.Id), buyProbabilities[i])).ToList());
 
             var policy = new DiscountPolicy(options.Value);
-            var discountsLeft = options.Value.MaxDiscountsPerUserPerDay - discountsToday;
+            var discountsLeft = options.Value.MaxDiscountsPerUserPerDay - (int)user.DiscountsToday;
             var quotes = new List<DiscountQuote>();
             var offers = new List<Offer>();
             for (var i = 0; i < ordered.Count; i++)
             {
                 var item = ordered[i];
                 var decision = policy.Decide(
-                    new PolicyInput(item.PriceCents, item.CostCents, probabilities[i], user.ConsentPersonalisation, discountsLeft,
+                    new PolicyInput(item.PriceCents, item.CostCents, probabilities[i], user.ConsentsToPersonalisation, discountsLeft,
                         campaign is null ? 0 : campaign.BudgetCents - campaign.SpentCents, signals[i].AverageBasketCents),
                     Random.Shared);
                 var constraints = campaign is null ? decision.Constraints.Append("no active campaign funds discounts").ToList() : decision.Constraints;
@@ -112,9 +125,16 @@ public static class QuoteDiscount
                     offer.ScorerProbability, offer.ScorerVersion));
             }
 
-            db.Offers.AddRange(offers);
-            await db.SaveChangesAsync(cancellationToken);
+            await offerLog.WriteAsync(offers);
             return new Result(user.ExternalId, campaign?.ExternalId, quotes);
+        }
+
+        /// <summary>The text features read the items' texts through EF; they are off by default, and only then is the path EF-free.</summary>
+        private async Task<TextMatcher> TextMatcherAsync(List<QuoteItem> items, UpliftModel model, CancellationToken cancellationToken)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+            return await UpliftLog.TextMatcherAsync(db, textModels, items.Select(i => i.Id).ToList(), model.Language, cancellationToken);
         }
 
         /// <summary>
@@ -122,39 +142,17 @@ public static class QuoteDiscount
         /// that computed it; null per item where no scorer serves, the user has no profile text yet, or the version does
         /// not know the item. The user's vector is the recommendation service's, cached per profile and scorer version.
         /// </summary>
-        private async Task<(string? Version, double?[] Probabilities)> ScorerProbabilitiesAsync(long userId, List<Item> items, CancellationToken cancellationToken)
+        private (string? Version, double?[] Probabilities) ScorerProbabilities(QuoteUser user, List<QuoteItem> items)
         {
             var none = new double?[items.Count];
-            if (scorer.ActiveVersion is not { } version)
-            {
-                return (null, none);
-            }
-
-            var profile = await db.Profiles.AsNoTracking().Where(p => p.UserId == userId)
-                .Select(p => new { p.Version, p.ProfileText }).FirstOrDefaultAsync(cancellationToken);
-            if (profile is null || recommendations.UserVector(userId, profile.Version, profile.ProfileText, version) is not { } vector)
-            {
-                return (null, none);
-            }
-
-            if (scorer.ScoreUserVector(version, vector, items.Select(i => i.Id).ToList()) is not { } scored)
+            if (scorer.ActiveVersion is not { } version || user.ProfileVersion is not { } profileVersion
+                || recommendations.UserVector(user.Id, profileVersion, user.ProfileText, version) is not { } vector
+                || scorer.ScoreUserVector(version, vector, items.Select(i => i.Id).ToList()) is not { } scored)
             {
                 return (null, none);
             }
 
             return (version.Name, scored.Probabilities.Select(p => float.IsFinite(p) ? Math.Clamp((double)p, 0, 1) : (double?)null).ToArray());
-        }
-
-        private async Task<Campaign?> FindCampaignAsync(string? campaignId, DateTime now, CancellationToken cancellationToken)
-        {
-            var active = db.Campaigns.AsNoTracking().Where(c => c.IsActive && c.StartsAt <= now && (c.EndsAt == null || c.EndsAt > now));
-            if (campaignId is null)
-            {
-                return await active.OrderBy(c => c.Id).FirstOrDefaultAsync(cancellationToken);
-            }
-
-            return await active.SingleOrDefaultAsync(c => c.ExternalId == campaignId, cancellationToken)
-                   ?? throw new ValidationException([new ValidationFailure(nameof(Command.CampaignId), $"No active campaign has the id '{campaignId}'.")]);
         }
     }
 

@@ -114,29 +114,3 @@ public sealed class UpliftModelStore(IServiceScopeFactory scopes)
         }
     }
 }
-
-/// <summary>Users' past events (with their items' categories) and texts, the raw material of uplift features.</summary>
-public static class UpliftHistory
-{
-    public static async Task<Dictionary<long, UserHistory>> LoadAsync(DiscountsDbContext db, IReadOnlyCollection<long>? userIds, CancellationToken cancellationToken)
-    {
-        var events = db.Events.AsNoTracking().Where(e => e.Kind == EventKind.View || e.Kind == EventKind.Purchase || e.Kind == EventKind.OfferShown);
-        var texts = db.UserTexts.AsNoTracking();
-        if (userIds is not null)
-        {
-            events = events.Where(e => userIds.Contains(e.UserId));
-            texts = texts.Where(t => userIds.Contains(t.UserId));
-        }
-
-        var eventRows = await events
-            .Select(e => new { e.UserId, e.Kind, e.Item!.Category, e.PriceCents, e.DiscountPercent, e.OccurredAt, e.OfferId })
-            .ToListAsync(cancellationToken);
-        var textRows = (await texts.Select(t => new { t.UserId, t.Text, t.OccurredAt, t.Kind }).ToListAsync(cancellationToken))
-            .ToLookup(t => t.UserId, t => new PastText(t.Text, t.OccurredAt, t.Kind));
-        return eventRows.GroupBy(e => e.UserId).ToDictionary(
-            g => g.Key,
-            g => new UserHistory(
-                g.Select(e => new PastEvent(e.Kind, e.Category, e.PriceCents ?? 0, e.DiscountPercent, e.OccurredAt, e.OfferId)).ToList(),
-                textRows[g.Key].ToList()));
-    }
-}

@@ -433,6 +433,9 @@ namespace Discounts.Core.Data.Migrations.Postgres
 
                     b.HasIndex("UserId", "CreatedAt");
 
+                    b.HasIndex(new[] { "UserId", "CreatedAt" }, "IX_Offers_Discounted_UserId_CreatedAt")
+                        .HasFilter("\"DiscountPercent\" > 0");
+
                     b.ToTable("Offers", t =>
                         {
                             t.HasCheckConstraint("CK_Offers_DiscountPercent", "\"DiscountPercent\" BETWEEN 0 AND 100");
