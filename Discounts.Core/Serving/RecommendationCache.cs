@@ -18,7 +18,11 @@ namespace Discounts.Core.Serving;
 /// <param name="Index">Compared by reference: a rebuilt index is a new object.</param>
 /// <param name="Scorer">The scorer version serving on this node.</param>
 /// <param name="BlendVersion">The blend weights in use.</param>
-public sealed record RankingStamp(int? ProfileVersion, long Events, long? LastEventId, CatalogueIndex Index, ScorerVersion? Scorer, string BlendVersion);
+/// <param name="UserVector">
+/// Whether the scorer's embedding of this profile was at hand. It is computed off the request, so the list ranked
+/// before it arrived (without the nearest items and p(buy)) is replaced on the first request after it does.
+/// </param>
+public sealed record RankingStamp(int? ProfileVersion, long Events, long? LastEventId, CatalogueIndex Index, ScorerVersion? Scorer, string BlendVersion, bool UserVector);
 
 /// <summary>
 /// A ranked list as it was computed for <see cref="Stamp"/>: the response items (without discounts) and what each

@@ -76,7 +76,8 @@ public sealed partial class RecommendationService(
         var index = await GetIndexAsync(cancellationToken);
         var version = scorer.ActiveVersion;
         var blendModel = BlendFor(version?.Name ?? "none");
-        var stamp = new RankingStamp(user.ProfileVersion, user.Events, user.LastEventId, index, version, blendModel.Version);
+        var stamp = new RankingStamp(
+            user.ProfileVersion, user.Events, user.LastEventId, index, version, blendModel.Version, HasUserVector(user.Id, user.ProfileVersion, version));
         var ranking = cache.Get(user.Id, count, stamp);
         phase = RecordPhase(ranking is null ? "load" : "cached", phase);
         if (ranking is not null)
@@ -238,7 +239,13 @@ public sealed partial class RecommendationService(
         }
     }
 
-    /// <summary>The scorer's embedding of a user's profile text, computed once per profile version and model version.</summary>
+    private bool HasUserVector(long userId, int? profileVersion, ScorerVersion? version) =>
+        users.TryGetValue(userId, out var cached) && cached.ProfileVersion == profileVersion && cached.Version == version && cached.Vector is not null;
+
+    /// <summary>
+    /// The scorer's embedding of a user's profile text, computed once per profile version and model version. Null
+    /// until it is known: the encoder runs on a background thread, never on the request that first asks.
+    /// </summary>
     public float[]? UserVector(long userId, int profileVersion, string profileText, ScorerVersion version)
     {
         if (profileText.Length == 0)

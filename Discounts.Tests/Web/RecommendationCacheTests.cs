@@ -70,6 +70,8 @@ public sealed class RecommendationCacheTests
         // Other tests' events may rebuild the index between two requests (a legitimate miss); retried until a pair is undisturbed.
         for (var attempt = 0; ; attempt++)
         {
+            // A scorer swap by another test makes the profile's embedding (computed off the request) due again.
+            await RecommendationEndpointTests.WaitForUserVectorAsync(client, "user-00041");
             var index = Recommender.Index;
             Cache.Clear();
             var (hits, misses) = (Cache.Hits, Cache.Misses);
@@ -149,6 +151,24 @@ public sealed class RecommendationCacheTests
     }
 
     [Test]
+    public async Task GetRecommendations_WhenTheProfileEmbeddingArrivesAfterTheListWasCached_ServesTheListWithPBuy()
+    {
+        using var client = TestHost.Client(ApiRole.Shop);
+        await RecommendationEndpointTests.WaitForBlendAsync();
+        (await client.PutAsJsonAsync("/api/users/u-cache-vector", new { consentPersonalisation = true, consentMarketing = false })).EnsureSuccessStatusCode();
+        var texts = new[] { "espresso beans with a dark roast", "a grinder for espresso at home" }
+            .Select(text => new { userId = "u-cache-vector", kind = "search", text }).ToList();
+        (await client.PostAsJsonAsync("/api/texts/batch", new { texts })).EnsureSuccessStatusCode();
+        await TestHost.WaitForProfileAsync(client, "u-cache-vector", p => p.Keywords.Any(k => k.Term == "espresso"));
+
+        var first = await GetAsync(client, "u-cache-vector", "?count=5");
+
+        Assert.That(first.Items.Select(i => i.BuyProbability), Has.All.Null, "the first list does not wait for the encoder, and is cached");
+        // Fails if the cached list without the embedding outlived its arrival.
+        await RecommendationEndpointTests.WaitForUserVectorAsync(client, "u-cache-vector");
+    }
+
+    [Test]
     public async Task GetRecommendations_WhenTheIndexIsRebuiltForNewInteractions_ReusesTheProfileCandidatesAndRanksTheSameItems()
     {
         using var client = TestHost.Client(ApiRole.Shop);
@@ -156,6 +176,8 @@ public sealed class RecommendationCacheTests
         // A profile rebuilt in the background in between is a legitimate miss; retried until a pair is undisturbed.
         for (var attempt = 0; ; attempt++)
         {
+            // Profile candidates are kept only once they include the profile embedding's nearest items.
+            await RecommendationEndpointTests.WaitForUserVectorAsync(client, "user-00043");
             await Recommender.RefreshAsync(force: true, CancellationToken.None);
             var before = await GetAsync(client, "user-00043", "?count=10");
             var catalogue = Recommender.Index!.Catalogue;
@@ -237,7 +259,7 @@ public sealed class RecommendationCacheTests
         var cache = new RecommendationCache(Options.Create(new RecommendationOptions { ResultCacheEntries = 2 }), Metrics());
         var index = CatalogueIndex.Build([], [], DateTime.UtcNow, new RecommendationOptions());
         var scorer = new ScorerVersion(null, "base", "sha");
-        RankingStamp Stamp(int profile, long events, CatalogueIndex forIndex, ScorerVersion version, string blend) => new(profile, events, events, forIndex, version, blend);
+        RankingStamp Stamp(int profile, long events, CatalogueIndex forIndex, ScorerVersion version, string blend) => new(profile, events, events, forIndex, version, blend, false);
         CachedRanking Ranking(RankingStamp stamp) => new(1, stamp, stamp.Scorer!.Name, stamp.BlendVersion, [], ShownItems.Of([]));
         var stamp = Stamp(1, 10, index, scorer, "blend-1");
 
@@ -258,6 +280,7 @@ public sealed class RecommendationCacheTests
                      Stamp(1, 10, CatalogueIndex.Build([], [], DateTime.UtcNow, new RecommendationOptions()), scorer, "blend-1"),
                      Stamp(1, 10, index, scorer with { Name = "tuned" }, "blend-1"),
                      Stamp(1, 10, index, scorer, "blend-2"),
+                     stamp with { UserVector = true },
                  })
         {
             cache.Set(1, 10, Ranking(stamp));
@@ -281,7 +304,7 @@ public sealed class RecommendationCacheTests
     public void Get_WhenCacheIsOff_NeverStoresOrHits()
     {
         var cache = new RecommendationCache(Options.Create(new RecommendationOptions { ResultCacheEntries = 0 }), Metrics());
-        var stamp = new RankingStamp(1, 1, 1, CatalogueIndex.Build([], [], DateTime.UtcNow, new RecommendationOptions()), null, "prior");
+        var stamp = new RankingStamp(1, 1, 1, CatalogueIndex.Build([], [], DateTime.UtcNow, new RecommendationOptions()), null, "prior", false);
 
         cache.Set(1, 10, new CachedRanking(1, stamp, "none", "prior", [], ShownItems.Of([])));
 

@@ -78,6 +78,7 @@ public sealed class RecommendationEndpointTests
     {
         using var client = TestHost.Client(ApiRole.Shop);
         await TestHost.WaitForProfileAsync(client, "user-00011");
+        await WaitForUserVectorAsync(client, "user-00011");
         var recommender = TestHost.Factory.Services.GetRequiredService<RecommendationService>();
         var scorer = TestHost.Factory.Services.GetRequiredService<Discounts.Core.Scoring.IScorer>();
         List<string> served = [], replayed = [];
@@ -314,6 +315,31 @@ public sealed class RecommendationEndpointTests
 
         Assert.Fail("No recommendation blend was fitted in time.");
         throw new InvalidOperationException();
+    }
+
+    /// <summary>
+    /// Waits until the user's list carries the scorer's p(buy): the profile's embedding is computed off the request,
+    /// so the first lists of a user go without it. Returns at once when no scorer serves.
+    /// </summary>
+    internal static async Task WaitForUserVectorAsync(HttpClient client, string userId)
+    {
+        var scorer = TestHost.Factory.Services.GetRequiredService<Discounts.Core.Scoring.IScorer>();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (scorer.ActiveVersion is not null)
+        {
+            var result = await GetAsync(client, userId, "?count=5");
+            if (result.Items.Any(i => i.BuyProbability is not null))
+            {
+                return;
+            }
+
+            if (waited.Elapsed > Patience)
+            {
+                Assert.Fail($"The list of {userId} never carried the scorer's p(buy): its profile was not embedded in time.");
+            }
+
+            await Task.Delay(100);
+        }
     }
 
     private static async Task<GetRecommendationOutcomes.Outcome?> OutcomeAsync(HttpClient analyst, string modelVersion)
