@@ -24,10 +24,12 @@ switch (verb)
         return RunVerb(() => EvaluateRankingVerb.Run(args[1..]));
     case "simulate-discounts":
         return RunVerb(() => SimulateDiscountsVerb.Run(args[1..]));
+    case "evaluate-vector-search":
+        return RunVerb(() => EvaluateVectorSearchVerb.Run(args[1..]));
     case "evaluate-blend":
         return RunVerb(() => EvaluateBlendVerb.Run(args[1..]));
     default:
-        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default), import, evaluate-ranking, evaluate-blend, evaluate-uplift, simulate-discounts, benchmark-bert, benchmark-profiles, benchmark-refresh.");
+        await Console.Error.WriteLineAsync($"Unknown verb '{verb}'. Verbs: serve (default), import, evaluate-ranking, evaluate-blend, evaluate-vector-search, evaluate-uplift, simulate-discounts, benchmark-bert, benchmark-profiles, benchmark-refresh.");
         return 2;
 }
 

@@ -31,6 +31,17 @@ public readonly record struct ProfilePick(int Item, float Score, string? Term);
 /// <summary>The scorer's item vectors in index-row order; rows the scorer version never embedded are not <see cref="Known"/>.</summary>
 public sealed record ItemMatrix(ScorerVersion Version, float[] Vectors, bool[] Known, int Dimension)
 {
+    private NearestItemSearch? search;
+
+    /// <summary>The exact scan until a clustered search, built off the request for a large catalogue, replaces it.</summary>
+    public NearestItemSearch Search => Volatile.Read(ref search) ?? UseSearch(NearestItemSearch.Exact(Vectors, Known, Dimension));
+
+    public NearestItemSearch UseSearch(NearestItemSearch replacement)
+    {
+        Volatile.Write(ref search, replacement);
+        return replacement;
+    }
+
     public static ItemMatrix From(CatalogueEmbedding embedding, CatalogueIndex index)
     {
         var dimension = embedding.Dimension;
@@ -109,7 +120,7 @@ public static class CandidateGenerator
     /// </summary>
     public static ProfileCandidates FromProfile(CatalogueIndex index, IReadOnlyList<WeightedTerm> interests, float[]? vector, ItemMatrix? matrix, int perSource) =>
         new(Content(index, interests, perSource),
-            vector is not null && matrix is not null && matrix.Dimension == vector.Length ? Nearest(index, vector, matrix, perSource) : [],
+            vector is not null && matrix is not null && matrix.Dimension == vector.Length ? Nearest(vector, matrix, perSource) : [],
             interests.Count > 0, vector);
 
     /// <summary>Items whose text carries the user's keywords and topic words, by TF-IDF.</summary>
@@ -138,37 +149,11 @@ public static class CandidateGenerator
         return scores.TakeTop(perSource).Select(t => new ProfilePick(t.Item, t.Score, interests[t.Strongest].Term)).ToList();
     }
 
-    /// <summary>Brute-force nearest items to the user's vector by dot product (vectors are unit length, so cosine).</summary>
-    private static List<ProfilePick> Nearest(CatalogueIndex index, float[] vector, ItemMatrix matrix, int perSource)
+    /// <summary>The items nearest the user's vector by dot product (vectors are unit length, so cosine).</summary>
+    private static List<ProfilePick> Nearest(float[] vector, ItemMatrix matrix, int perSource)
     {
-        var dimension = matrix.Dimension;
-        var best = new PriorityQueue<int, float>(perSource + 1);
-        var user = vector.AsSpan();
-        for (var item = 0; item < index.Count; item++)
-        {
-            if (!matrix.Known[item])
-            {
-                continue;
-            }
-
-            var similarity = VectorMath.Dot(user, matrix.Vectors.AsSpan(item * dimension, dimension));
-            if (best.Count < perSource)
-            {
-                best.Enqueue(item, similarity);
-            }
-            else if (best.TryPeek(out _, out var worst) && similarity > worst)
-            {
-                best.DequeueEnqueue(item, similarity);
-            }
-        }
-
+        var found = matrix.Search.Search(vector, perSource);
         // Cosines live in [-1, 1]: mapped to [0, 1] relative to the list's best, so a weak list stays weak.
-        var found = new List<(int Item, float Similarity)>(best.Count);
-        while (best.TryDequeue(out var item, out var similarity))
-        {
-            found.Add((item, similarity));
-        }
-
         var top = found.Count == 0 ? 0 : found.Max(f => f.Similarity);
         var picks = new List<ProfilePick>(found.Count);
         foreach (var (item, similarity) in found)

@@ -234,8 +234,33 @@ public sealed partial class RecommendationService(
             }
 
             var built = ItemMatrix.From(scorer.EmbedCatalogue(), forIndex);
+            var previous = matrix?.Matrix;
             Volatile.Write(ref matrix, new MatrixForCatalogue(built, forIndex.Catalogue));
+            if (built.Known.Count(known => known) >= options.Value.ClusteredSearchFromItems)
+            {
+                // Seconds of k-means at 100k items: searches stay exact meanwhile. The same model's centroids are a good start.
+                var start = previous?.Version == built.Version && previous.Dimension == built.Dimension ? previous.Search.Centroids : default;
+                _ = Task.Run(() => BuildClusteredSearch(built, start));
+            }
+
             return built;
+        }
+    }
+
+    private void BuildClusteredSearch(ItemMatrix built, ReadOnlyMemory<float> start)
+    {
+        try
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var items = built.Known.Count(known => known);
+            var search = NearestItemSearch.Clustered(
+                built.Vectors, built.Known, built.Dimension, (int)Math.Round(Math.Sqrt(items)), options.Value.ClusteredSearchScanShare, seed: items, start);
+            built.UseSearch(search);
+            LogClusteredSearch(logger, items, search.Clusters, search.ScanShare, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (Exception error)
+        {
+            LogClusteredSearchFailed(logger, error);
         }
     }
 
@@ -399,6 +424,12 @@ public sealed partial class RecommendationService(
             await db.Events.LongCountAsync(cancellationToken),
             await db.Events.MaxAsync(e => (long?)e.Id, cancellationToken));
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Clustered item search built: {Items} items in {Clusters} clusters, scanning a share of {ScanShare} per search, in {Milliseconds:F0} ms")]
+    private static partial void LogClusteredSearch(ILogger logger, int items, int clusters, double scanShare, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Building the clustered item search failed; the nearest-items source keeps scanning every item")]
+    private static partial void LogClusteredSearchFailed(ILogger logger, Exception error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Embedding {Users} queued users' profiles failed; their quotes go without the scorer's p(buy) until asked again")]
     private static partial void LogUserVectorsFailed(ILogger logger, Exception error, int users);

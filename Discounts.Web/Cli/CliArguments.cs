@@ -31,6 +31,10 @@ public sealed class CliArguments
         return parsed;
     }
 
+    /// <summary>`dotnet run --project` may start in the project folder, so a relative path that is not there is taken from the repository root.</summary>
+    public static string FromRepositoryRoot(string path) =>
+        Path.IsPathRooted(path) || File.Exists(path) || Directory.Exists(path) ? path : Path.GetFullPath(Path.Combine(Discounts.Core.Data.RepositoryRoot.Find(), path));
+
     /// <summary>The repository's data/ when run from inside a checkout (dotnet run may start in the project folder), else ./data.</summary>
     public static string RepositoryDataDirectory()
     {

@@ -17,15 +17,11 @@ public static class EvaluateRankingVerb
 {
     private const int BlendFitUsers = 5_000;
 
-    /// <summary>`dotnet run --project` may start in the project folder, so a relative path that is not there is taken from the repository root.</summary>
-    private static string FromRepositoryRoot(string path) =>
-        Path.IsPathRooted(path) || File.Exists(path) || Directory.Exists(path) ? path : Path.GetFullPath(Path.Combine(Discounts.Core.Data.RepositoryRoot.Find(), path));
-
     public static int Run(IReadOnlyList<string> args)
     {
         var options = CliArguments.Parse(args, "format", "input", "name", "max-minutes");
         var format = options.Required("format");
-        var input = FromRepositoryRoot(options.Required("input"));
+        var input = CliArguments.FromRepositoryRoot(options.Required("input"));
         var maxMinutes = options.Double("max-minutes", 60, 0.1, 24 * 60);
         var started = Stopwatch.GetTimestamp();
         var (data, cutoffs) = format switch

@@ -165,6 +165,39 @@ public sealed class RecommendingTests
     }
 
     [Test]
+    public void FromProfile_WhenTheMatrixSearchIsReplaced_ProposesWhatTheReplacementFinds()
+    {
+        // The serving path swaps the exact scan for a clustered index built in the background; the nearest-items source
+        // must read whichever search the matrix holds at the time.
+        var index = Shop();
+        static float[] Pointing(CatalogueIndex index, int nearestRow)
+        {
+            var vectors = new float[index.Count * 2];
+            for (var row = 0; row < index.Count; row++)
+            {
+                vectors[row * 2] = row == nearestRow ? 1f : 0.1f;
+                vectors[row * 2 + 1] = row == nearestRow ? 0f : 0.99f;
+            }
+
+            return vectors;
+        }
+
+        var known = Enumerable.Repeat(true, index.Count).ToArray();
+        var matrix = new ItemMatrix(new Discounts.Core.Scoring.ScorerVersion(null, "test", ""), Pointing(index, Row(index, 15)), known, 2);
+        float[] vector = [1f, 0f];
+
+        var before = CandidateGenerator.FromProfile(index, [], vector, matrix, 1).Nearest.Single().Item;
+        matrix.UseSearch(NearestItemSearch.Exact(Pointing(index, Row(index, 10)), known, 2));
+        var after = CandidateGenerator.FromProfile(index, [], vector, matrix, 1).Nearest.Single().Item;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(before, Is.EqualTo(Row(index, 15)));
+            Assert.That(after, Is.EqualTo(Row(index, 10)));
+        });
+    }
+
+    [Test]
     public void Generate_WhenCalledForAnotherUserInBetween_GivesTheFirstUserTheSameCandidatesAgain()
     {
         var index = Shop();
