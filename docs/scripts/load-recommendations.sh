@@ -18,6 +18,7 @@
 # --items N grows the catalogue to N items first (generated items posted through POST /api/items/batch, then a restart
 # so the scorer embeds all of them). Needs: dotnet, wrk (apt-get install -y wrk), curl, python3.
 set -euo pipefail
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get update && apt-get install -y wrk" >&2; exit 2; }
 
 ITEMS=0 CONNECTIONS=32 DURATION=30s THREADS=2 KEEP=0 ONLY="" PORT=${PORT:-5190}
 while [[ $# -gt 0 ]]; do
