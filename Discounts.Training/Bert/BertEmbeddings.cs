@@ -33,8 +33,8 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
         using var words = word_embeddings.call(inputIds);
         using var types = token_type_embeddings.call(tokenTypeIds);
         using var positional = position_embeddings.call(positions);
-        using var sum = words.add(types);
-        sum.add_(positional);
+        using var sum = words.add(types, KeptScalars.One);
+        sum.add_(positional, KeptScalars.One);
         using var normalised = LayerNorm.call(sum);
         return Dropout.Apply(normalised, dropoutProbability, training);
     }

@@ -42,7 +42,7 @@ public sealed class BertOutput : nn.Module<Tensor, Tensor, Tensor>
         using var projected = dense.call(intermediate);
         using var sum = Dropout.Apply(projected, dropoutProbability, training);
         // In place: the projection's output is ours and autograd does not keep it, so no extra buffer is needed.
-        sum.add_(residual);
+        sum.add_(residual, KeptScalars.One);
         return LayerNorm.call(sum);
     }
 }
