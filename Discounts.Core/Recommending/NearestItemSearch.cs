@@ -47,8 +47,9 @@ public sealed class NearestItemSearch
     /// <summary>The same clusters, scanning another share.</summary>
     public NearestItemSearch WithScanShare(double share) => new(vectors, dimension, rows, clusterStarts, centroids, Math.Clamp(share, 0, 1));
 
-    public static NearestItemSearch Exact(float[] vectors, bool[] known, int dimension) =>
-        new(vectors, dimension, Enumerable.Range(0, known.Length).Where(row => known[row]).ToArray(), [], [], 1);
+    public static NearestItemSearch Exact(float[] vectors, bool[] known, int dimension) => new(vectors, dimension, KnownRows(known), [], [], 1);
+
+    private static int[] KnownRows(bool[] known) => Enumerable.Range(0, known.Length).Where(row => known[row]).ToArray();
 
     /// <summary>
     /// Spherical k-means over the known rows: trained on a sample of at most 64 rows per cluster, then every row is
@@ -58,7 +59,7 @@ public sealed class NearestItemSearch
     public static NearestItemSearch Clustered(
         float[] vectors, bool[] known, int dimension, int clusters, double scanShare, int seed, ReadOnlyMemory<float> start = default, int iterations = 8)
     {
-        var members = Enumerable.Range(0, known.Length).Where(row => known[row]).ToArray();
+        var members = KnownRows(known);
         clusters = Math.Clamp(clusters, 1, Math.Max(1, members.Length));
         var random = new Random(seed);
         var sample = (int[])members.Clone();

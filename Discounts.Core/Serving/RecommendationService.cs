@@ -236,23 +236,23 @@ public sealed partial class RecommendationService(
             var built = ItemMatrix.From(scorer.EmbedCatalogue(), forIndex);
             var previous = matrix?.Matrix;
             Volatile.Write(ref matrix, new MatrixForCatalogue(built, forIndex.Catalogue));
-            if (built.Known.Count(known => known) >= options.Value.ClusteredSearchFromItems)
+            var items = built.Known.Count(known => known);
+            if (items >= options.Value.ClusteredSearchFromItems)
             {
                 // Seconds of k-means at 100k items: searches stay exact meanwhile. The same model's centroids are a good start.
                 var start = previous?.Version == built.Version && previous.Dimension == built.Dimension ? previous.Search.Centroids : default;
-                _ = Task.Run(() => BuildClusteredSearch(built, start));
+                _ = Task.Run(() => BuildClusteredSearch(built, items, start));
             }
 
             return built;
         }
     }
 
-    private void BuildClusteredSearch(ItemMatrix built, ReadOnlyMemory<float> start)
+    private void BuildClusteredSearch(ItemMatrix built, int items, ReadOnlyMemory<float> start)
     {
         try
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var items = built.Known.Count(known => known);
             var search = NearestItemSearch.Clustered(
                 built.Vectors, built.Known, built.Dimension, (int)Math.Round(Math.Sqrt(items)), options.Value.ClusteredSearchScanShare, seed: items, start);
             built.UseSearch(search);

@@ -189,12 +189,12 @@ public static class EvaluateVectorSearchVerb
         }
 
         using var embedder = new BaseTextEmbedder(dataDirectory);
+        var texts = items.Concat(queries).ToList();
         var vectors = new List<float[]>();
-        for (var start = 0; start < items.Count + queries.Count; start += 1_000)
+        for (var start = 0; start < texts.Count; start += 1_000)
         {
-            var batch = items.Concat(queries).Skip(start).Take(1_000).ToList();
-            vectors.AddRange(embedder.Embed(batch));
-            Console.Error.Write($"\rembedded {vectors.Count} of {items.Count + queries.Count}");
+            vectors.AddRange(embedder.Embed(texts.GetRange(start, Math.Min(1_000, texts.Count - start))));
+            Console.Error.Write($"\rembedded {vectors.Count} of {texts.Count}");
         }
 
         Console.Error.WriteLine();
