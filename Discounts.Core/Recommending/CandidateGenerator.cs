@@ -29,7 +29,10 @@ public sealed record ProfileCandidates(IReadOnlyList<ProfilePick> Content, IRead
 public readonly record struct ProfilePick(int Item, float Score, string? Term);
 
 /// <summary>The scorer's item vectors in index-row order; rows the scorer version never embedded are not <see cref="Known"/>.</summary>
-public sealed record ItemMatrix(ScorerVersion Version, float[] Vectors, bool[] Known, int Dimension)
+/// <param name="SimilarityScale">For a scorer trained by softmax over items, its learned inverse temperature: the
+/// nearest items are then scored by their softmax share relative to the best's, exp(scale × (cosine − best cosine)),
+/// which spreads what plain cosines crowd just below 1. Null for a scorer without one.</param>
+public sealed record ItemMatrix(ScorerVersion Version, float[] Vectors, bool[] Known, int Dimension, float? SimilarityScale = null)
 {
     private NearestItemSearch? search;
 
@@ -158,7 +161,9 @@ public static class CandidateGenerator
         var picks = new List<ProfilePick>(found.Count);
         foreach (var (item, similarity) in found)
         {
-            var scaled = top <= 0 ? 0 : Math.Max(0, similarity) / top;
+            var scaled = matrix.SimilarityScale is { } scale
+                ? (float)Math.Exp(scale * (similarity - top))
+                : top <= 0 ? 0 : Math.Max(0, similarity) / top;
             if (scaled > 0)
             {
                 picks.Add(new ProfilePick(item, scaled, null));

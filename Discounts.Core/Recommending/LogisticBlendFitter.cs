@@ -123,6 +123,15 @@ public static class LogisticBlendFitter
 
     private sealed record Candidate(string Name, Func<IReadOnlyList<FitGroup>, double[]> Fit, bool Single = false);
 
+    private const double TieBreakWeight = 1e-3;
+
+    private static double[] TiesByScorer(int feature)
+    {
+        var weights = BlendRanking.Alone(feature);
+        weights[RecommendationFeatures.ScorerIndex] = TieBreakWeight;
+        return weights;
+    }
+
     private static List<Candidate> Candidates(int iterations)
     {
         // The search starts from the same softmax fits the softmax candidates make on the same fold: fitted once.
@@ -131,6 +140,11 @@ public static class LogisticBlendFitter
             fits.TryGetValue((train, penalty), out var known) ? known : fits[(train, penalty)] = Listwise(train, penalty, iterations).Weights;
 
         var candidates = RecommendationFeatures.Names.Select((name, f) => new Candidate($"{name} alone", _ => BlendRanking.Alone(f), Single: true)).ToList();
+        // A source's own order with the scorer breaking its ties (and ordering what the source did not propose): the
+        // scorer's weight is too small to overturn any real difference in the source's score. Without a scorer the
+        // feature is 0 and these rank exactly as the source alone, so they can never win the sign test.
+        candidates.AddRange(Enumerable.Range(0, RecommendationFeatures.SourceCount).Select(f => new Candidate(
+            $"{RecommendationFeatures.Names[f]} alone, ties by scorer", _ => TiesByScorer(f))));
         candidates.AddRange(Penalties.Select(penalty => new Candidate(FormattableString.Invariant($"softmax l2={penalty:G2}"),
             train => Softmax(train, penalty))));
         // The search starts from whichever simpler candidate ranks the training folds best, a single source included,

@@ -16,9 +16,10 @@ public static class SequenceReplay
     /// <summary>The replayed shop's clock: every event lies a year before the index's time, so nothing is trending or new.</summary>
     private static readonly DateTime Start = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
-    public static IReadOnlyDictionary<string, bool> Rules { get; } = new Dictionary<string, bool>
+    /// <summary>Which serving rules the replay applies; the scorer's sources and feature are on only with a scorer.</summary>
+    public static IReadOnlyDictionary<string, bool> Rules(bool scorer) => new Dictionary<string, bool>
     {
-        ["historyExcluded"] = true, ["categoryCap"] = false, ["rebuyRule"] = false, ["profileSources"] = false, ["scorer"] = false,
+        ["historyExcluded"] = true, ["categoryCap"] = false, ["rebuyRule"] = false, ["profileSources"] = scorer, ["scorer"] = scorer,
     };
 
     /// <summary>The index a shop would build whose users had viewed exactly <paramref name="sequences"/>, oldest first.</summary>
@@ -43,26 +44,45 @@ public static class SequenceReplay
         return CatalogueIndex.Build(rows, events, Start.AddYears(1), options);
     }
 
-    /// <summary>The engine's candidates for one history, less the history's own items.</summary>
-    public static List<Candidate> Candidates(CatalogueIndex index, int[] history, int perSource)
+    /// <summary>
+    /// The engine's candidates for one history, less the history's own items. With a scorer, the user's vector proposes
+    /// its nearest items (the embedding source, as a shop profile's vector does) and gives every candidate its scorer
+    /// feature. The replay uses the vectors' similarity where the shop uses calibrated p(buy): calibration is monotone
+    /// and the feature is a percentile within the list, so the two give the same feature.
+    /// </summary>
+    public static List<Candidate> Candidates(CatalogueIndex index, int[] history, int perSource, ItemMatrix? scorerItems = null, float[]? userVector = null)
     {
-        var candidates = RankingEngine.Candidates(index, new UserContext(history, EmptySet, ProfileCandidates.None), perSource);
+        var profile = scorerItems is null || userVector is null
+            ? ProfileCandidates.None
+            : CandidateGenerator.FromProfile(index, [], userVector, scorerItems, perSource);
+        var candidates = RankingEngine.Candidates(index, new UserContext(history, EmptySet, profile), perSource);
         if (history.Length > 0)
         {
             var seen = new HashSet<int>(history);
             candidates.RemoveAll(c => seen.Contains(c.Item));
         }
 
+        if (scorerItems is not null && userVector is not null)
+        {
+            foreach (var candidate in candidates)
+            {
+                candidate.Features[RecommendationFeatures.ScorerIndex] =
+                    Scoring.VectorMath.Dot(userVector, scorerItems.Vectors.AsSpan(candidate.Item * scorerItems.Dimension, scorerItems.Dimension));
+            }
+
+            RecommendationFeatures.NormaliseScorer(candidates);
+        }
+
         return candidates;
     }
 
     /// <summary>One labelled candidate list per user, the target as the positive: what the blend is fitted on.</summary>
-    public static List<FitGroup> Groups(CatalogueIndex index, IReadOnlyList<(int[] History, int Target)> users, int perSource)
+    public static List<FitGroup> Groups(CatalogueIndex index, IReadOnlyList<(int[] History, int Target)> users, int perSource, ReplayScorer? scorer = null)
     {
         var groups = new FitGroup[users.Count];
         Parallel.For(0, users.Count, u =>
         {
-            var candidates = Candidates(index, users[u].History, perSource);
+            var candidates = Candidates(index, users[u].History, perSource, scorer?.Items, scorer?.UserVector(u));
             groups[u] = new FitGroup(candidates.Select(c => c.Features).ToList(), candidates.Select(c => c.Item == users[u].Target).ToList());
         });
         return [.. groups];
@@ -72,13 +92,13 @@ public static class SequenceReplay
     /// The target's 0-based rank in each user's list ranked by each of <paramref name="blends"/>, or the catalogue size
     /// when no source proposed it (it is then never shown). Candidates are generated once per user for all blends.
     /// </summary>
-    public static int[][] Ranks(CatalogueIndex index, IReadOnlyList<BlendModel> blends, IReadOnlyList<(int[] History, int Target)> users, int perSource)
+    public static int[][] Ranks(CatalogueIndex index, IReadOnlyList<BlendModel> blends, IReadOnlyList<(int[] History, int Target)> users, int perSource, ReplayScorer? scorer = null)
     {
         var ranks = blends.Select(_ => new int[users.Count]).ToArray();
         Parallel.For(0, users.Count, u =>
         {
             var (history, target) = users[u];
-            var candidates = Candidates(index, history, perSource);
+            var candidates = Candidates(index, history, perSource, scorer?.Items, scorer?.UserVector(u));
             for (var b = 0; b < blends.Count; b++)
             {
                 var ordered = RankingEngine.Order(index, candidates, blends[b], stranger: false, RankingRules.NoCategoryCap, candidates.Count);
@@ -90,4 +110,11 @@ public static class SequenceReplay
     }
 
     private static readonly IReadOnlySet<int> EmptySet = new HashSet<int>();
+}
+
+/// <summary>A scorer as the replay reads it: its item vectors in index-row order, and one vector per replayed user.</summary>
+/// <param name="UserVectors">Row-major, <see cref="ItemMatrix.Dimension"/> floats per user, in the replayed users' order.</param>
+public sealed record ReplayScorer(ItemMatrix Items, float[] UserVectors)
+{
+    public float[] UserVector(int user) => UserVectors.AsSpan(user * Items.Dimension, Items.Dimension).ToArray();
 }

@@ -11,17 +11,8 @@ public sealed class EvaluateVectorSearchVerbTests
     public void Run_WhenGeneratedCatalogue_PrintsOneJsonLineWithRecallAgainstTheExactScanPerShare()
     {
         // The base encoder is converted into a throwaway data directory, as on a fresh machine.
-        var dataDirectory = Directory.CreateTempSubdirectory("discounts-vector-search-").FullName;
-        (int ExitCode, string Stdout) run;
-        try
-        {
-            run = VerbConsole.Run(() => EvaluateVectorSearchVerb.Run(
-                ["--catalogue", "generated", "--items", "1000", "--queries", "20", "--shares", "0.05,1", "--data-dir", dataDirectory]));
-        }
-        finally
-        {
-            Directory.Delete(dataDirectory, recursive: true);
-        }
+        var run = VerbConsole.RunInThrowawayDirectory("discounts-vector-search-", dataDirectory => EvaluateVectorSearchVerb.Run(
+            ["--catalogue", "generated", "--items", "1000", "--queries", "20", "--shares", "0.05,1", "--data-dir", dataDirectory]));
 
         Assert.That(run.ExitCode, Is.Zero);
         using var json = JsonDocument.Parse(run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Single());

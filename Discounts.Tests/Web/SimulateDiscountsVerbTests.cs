@@ -13,16 +13,7 @@ public sealed class SimulateDiscountsVerbTests
     public void Run_WhenOneSeedIsAsked_PrintsOneJsonLineWhoseSharesAreThatShopsSimulation()
     {
         // The base encoder is converted into a throwaway data directory, as on a fresh machine.
-        var dataDirectory = Directory.CreateTempSubdirectory("discounts-simulate-").FullName;
-        (int ExitCode, string Stdout) run;
-        try
-        {
-            run = VerbConsole.Run(() => SimulateDiscountsVerb.Run(["--seeds", "3", "--data-dir", dataDirectory]));
-        }
-        finally
-        {
-            Directory.Delete(dataDirectory, recursive: true);
-        }
+        var run = VerbConsole.RunInThrowawayDirectory("discounts-simulate-", dataDirectory => SimulateDiscountsVerb.Run(["--seeds", "3", "--data-dir", dataDirectory]));
 
         Assert.That(run.ExitCode, Is.Zero);
         using var json = JsonDocument.Parse(run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Single());

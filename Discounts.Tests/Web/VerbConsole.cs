@@ -20,4 +20,18 @@ public static class VerbConsole
             Console.SetError(originalError);
         }
     }
+
+    /// <summary>Runs the verb with a throwaway directory (a fresh machine's data directory, or input files) and deletes it after.</summary>
+    public static (int ExitCode, string Stdout) RunInThrowawayDirectory(string prefix, Func<string, int> verb)
+    {
+        var directory = Directory.CreateTempSubdirectory(prefix).FullName;
+        try
+        {
+            return Run(() => verb(directory));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }

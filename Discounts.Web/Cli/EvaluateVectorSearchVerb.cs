@@ -176,39 +176,7 @@ public static class EvaluateVectorSearchVerb
 
     private static (float[] Items, float[] Queries, int Dimension) Embed(List<string> items, List<string> queries, string cache, string dataDirectory)
     {
-        if (cache.Length > 0 && File.Exists(cache))
-        {
-            using var reader = new BinaryReader(File.OpenRead(cache));
-            var (itemCount, queryCount, dimension) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32());
-            if (itemCount == items.Count && queryCount == queries.Count)
-            {
-                var read = new float[(itemCount + queryCount) * dimension];
-                reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(read.AsSpan()));
-                return (read[..(itemCount * dimension)], read[(itemCount * dimension)..], dimension);
-            }
-        }
-
-        using var embedder = new BaseTextEmbedder(dataDirectory);
-        var texts = items.Concat(queries).ToList();
-        var vectors = new List<float[]>();
-        for (var start = 0; start < texts.Count; start += 1_000)
-        {
-            vectors.AddRange(embedder.Embed(texts.GetRange(start, Math.Min(1_000, texts.Count - start))));
-            Console.Error.Write($"\rembedded {vectors.Count} of {texts.Count}");
-        }
-
-        Console.Error.WriteLine();
-        var size = vectors[0].Length;
-        var flat = vectors.SelectMany(v => v).ToArray();
-        if (cache.Length > 0)
-        {
-            using var writer = new BinaryWriter(File.Create(cache));
-            writer.Write(items.Count);
-            writer.Write(queries.Count);
-            writer.Write(size);
-            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(flat.AsSpan()));
-        }
-
+        var (flat, size) = TextVectorCache.Embed([.. items, .. queries], cache, dataDirectory);
         return (flat[..(items.Count * size)], flat[(items.Count * size)..], size);
     }
 

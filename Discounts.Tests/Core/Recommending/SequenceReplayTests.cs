@@ -50,4 +50,41 @@ public sealed class SequenceReplayTests
             Assert.That(ndcg[0], Is.GreaterThan(ndcg[2] * 1.03));
         });
     }
+
+    [Test]
+    public void Candidates_WhenAScorerIsReplayed_ItsNearestItemsJoinWithTheirScoreAsAPercentile()
+    {
+        // Six items on a chain 0 → 1 → 2 …; the scorer's vectors are one-hot, and the user's vector points at item 5,
+        // which no item graph proposes after the history [0, 1].
+        var data = new SequenceDataset("replay", 6, [new LeaveOneOutUser([0, 1, 2], [0, 1], 2, [0, 1, 2], 3)]);
+        var index = SequenceReplay.Index(data, [[0, 1, 2, 3], [1, 2, 3, 4]], new RecommendationOptions());
+        var vectors = new float[6 * 6];
+        for (var item = 0; item < 6; item++)
+        {
+            vectors[item * 6 + item] = 1;
+        }
+
+        vectors[2 * 6 + 5] = 0.5f;
+        var matrix = new ItemMatrix(new Discounts.Core.Scoring.ScorerVersion(null, "test", ""), vectors, Enumerable.Repeat(true, 6).ToArray(), 6);
+        float[] user = [0, 0, 0, 0, 0, 1];
+
+        var without = SequenceReplay.Candidates(index, [0, 1], perSource: 10);
+        var with = SequenceReplay.Candidates(index, [0, 1], perSource: 10, matrix, user);
+        var withScale = SequenceReplay.Candidates(index, [0, 1], perSource: 10, matrix with { SimilarityScale = 4 }, user);
+
+        var five = with.Single(c => c.Item == 5);
+        var two = with.Single(c => c.Item == 2);
+        Assert.Multiple(() =>
+        {
+            Assert.That(without.Select(c => c.Item), Does.Not.Contain(5));
+            Assert.That(with.Select(c => c.Item), Does.Not.Contain(0).And.Not.Contain(1), "history excluded");
+            Assert.That(five.Features[RecommendationFeatures.EmbeddingIndex], Is.EqualTo(1f));
+            Assert.That(two.Features[RecommendationFeatures.EmbeddingIndex], Is.EqualTo(0.5f), "cosine relative to the best");
+            Assert.That(withScale.Single(c => c.Item == 2).Features[RecommendationFeatures.EmbeddingIndex], Is.EqualTo(MathF.Exp(4 * (0.5f - 1))).Within(1e-6f),
+                "softmax share relative to the best");
+            Assert.That(five.Features[RecommendationFeatures.ScorerIndex], Is.EqualTo(1f), "the best similarity is the top percentile");
+            Assert.That(two.Features[RecommendationFeatures.ScorerIndex], Is.GreaterThan(0f).And.LessThan(1f));
+            Assert.That(with.Where(c => c.Item is not (2 or 5)).Select(c => c.Features[RecommendationFeatures.ScorerIndex]), Is.All.LessThan(two.Features[RecommendationFeatures.ScorerIndex]));
+        });
+    }
 }

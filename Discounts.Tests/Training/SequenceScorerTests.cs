@@ -1,0 +1,138 @@
+using Discounts.Training.Runtime;
+using Discounts.Training.Scorer;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Discounts.Tests.Training;
+
+public sealed class SequenceScorerTests
+{
+    private const int Hidden = 32;
+    private const int Items = 40;
+
+    [Test]
+    public void SampledSoftmaxLoss_WhenComputedByHand_Matches()
+    {
+        using var scope = NewDisposeScope();
+        var users = tensor(new float[] { 1, 0, 0, 1 }, [2, 2]);
+        var items = tensor(new float[] { 1, 0, 0, 1, 0.6f, 0.8f }, [3, 2]);
+        var scale = tensor(2f);
+        var logExpected = tensor(new[] { 0f, (float)Math.Log(4), 0f });
+        var labels = tensor(new long[] { 0, 2 });
+
+        var loss = SequenceScorer.SampledSoftmaxLoss(users, items, scale, logExpected, labels).item<float>();
+
+        // User 0: logits 2·(1, 0, 0.6) − (0, ln 4, 0); its target is item 0. User 1: 2·(0, 1, 0.8) − (0, ln 4, 0), target 2.
+        double Loss(double[] logits, int target) => Math.Log(logits.Sum(Math.Exp)) - logits[target];
+        var expected = (Loss([2, -Math.Log(4), 1.2], 0) + Loss([0, 2 - Math.Log(4), 1.6], 2)) / 2;
+        Assert.That(loss, Is.EqualTo(expected).Within(1e-5));
+    }
+
+    [Test]
+    public void SampledSoftmaxLoss_WhenAnItemIsExpectedOftenAmongNegatives_WeighsItLess()
+    {
+        using var scope = NewDisposeScope();
+        var users = tensor(new float[] { 1, 0 }, [1, 2]);
+        var items = tensor(new float[] { 1, 0, 1, 0 }, [2, 2]);
+        var labels = tensor(new long[] { 0 });
+
+        var uncorrected = SequenceScorer.SampledSoftmaxLoss(users, items, tensor(1f), tensor(new[] { 0f, 0f }), labels).item<float>();
+        var popularNegative = SequenceScorer.SampledSoftmaxLoss(users, items, tensor(1f), tensor(new[] { 0f, 3f }), labels).item<float>();
+
+        Assert.That(popularNegative, Is.LessThan(uncorrected));
+    }
+
+    [Test]
+    public void Examples_WhenSequencesAreGiven_ReadOnlyTheItemsBeforeEachTarget()
+    {
+        int[][] sequences = [[5, 6, 7, 8], [1], [2, 3]];
+
+        var examples = SequenceScorer.Examples(sequences)
+            .Select(e => (History: SequenceScorer.HistoryBefore(sequences[e.Sequence], e.Position), Target: sequences[e.Sequence][e.Position]))
+            .ToList();
+
+        Assert.That(examples.Select(e => $"{string.Join(' ', e.History)} -> {e.Target}"), Is.EqualTo(new[] { "5 -> 6", "5 6 -> 7", "5 6 7 -> 8", "2 -> 3" }));
+    }
+
+    [Test]
+    public void Fit_WhenTheNextItemFollowsAChain_RanksItAboveTheUntrainedStart()
+    {
+        var (texts, sequences, validation) = Chain();
+        using var scorer = new SequenceScorer(texts, Hidden, CPU);
+        var untrained = scorer.ValidationNdcg(validation);
+
+        var report = scorer.Fit(sequences, validation, new SequenceFitOptions { Epochs = 30, BatchSize = 64, LearningRate = 3e-3, UniformNegatives = 16 }, _ => { });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.EpochLoss[^1], Is.LessThan(report.EpochLoss[0]));
+            Assert.That(report.KeptEpoch, Is.GreaterThan(0));
+            Assert.That(scorer.ValidationNdcg(validation), Is.GreaterThan(untrained + 0.3));
+            Assert.That(scorer.ValidationNdcg(validation), Is.EqualTo(report.ValidationNdcgAt10[report.KeptEpoch - 1]).Within(1e-9), "the kept epoch is restored");
+        });
+    }
+
+    [Test]
+    public void UserVectors_WhenTheUntrainedTowersReadAHistory_AreTheRecencyWeightedMeanOfItsTextVectors()
+    {
+        var (texts, _, _) = Chain();
+        using var scorer = new SequenceScorer(texts, Hidden, CPU);
+
+        var user = scorer.UserVectors([[3, 4]]);
+
+        // Newest first with weights 1 and 0.7 before the softmax: item 4 weighs 1/1.7, item 3 0.7/1.7.
+        var expected = Enumerable.Range(0, Hidden).Select(d => (texts[4 * Hidden + d] + 0.7f * texts[3 * Hidden + d]) / 1.7f).ToArray();
+        var norm = (float)Math.Sqrt(expected.Sum(x => x * x));
+        Assert.That(user, Is.EqualTo(expected.Select(x => x / norm).ToArray()).Within(1e-4f));
+    }
+
+    [Test]
+    [Category("Gpu")]
+    public void Fit_WhenCudaIsPresent_RunsAnEpochOnCuda()
+    {
+        if (!TorchRuntime.IsCudaAvailable()) Assert.Ignore("No CUDA device on this machine.");
+        var (texts, sequences, validation) = Chain();
+        using var scorer = new SequenceScorer(texts, Hidden, CUDA);
+
+        var report = scorer.Fit(sequences, validation, new SequenceFitOptions { Epochs = 1, BatchSize = 64 }, _ => { });
+
+        Assert.That(report.EpochLoss, Has.Count.EqualTo(1));
+        Assert.That(double.IsFinite(report.EpochLoss[0]), Is.True);
+    }
+
+    /// <summary>
+    /// Random text vectors and users walking a fixed random chain of items: after item k comes chain[k]. The text says
+    /// nothing about the chain, so only training can learn it.
+    /// </summary>
+    private static (float[] Texts, int[][] Sequences, List<(int[] History, int Target)> Validation) Chain()
+    {
+        var random = new Random(3);
+        var texts = new float[Items * Hidden];
+        for (var item = 0; item < Items; item++)
+        {
+            var row = Enumerable.Range(0, Hidden).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            var norm = (float)Math.Sqrt(row.Sum(x => x * x));
+            for (var d = 0; d < Hidden; d++)
+            {
+                texts[item * Hidden + d] = row[d] / norm;
+            }
+        }
+
+        var next = Enumerable.Range(0, Items).OrderBy(_ => random.Next()).ToArray();
+        int[] Walk(int start, int length)
+        {
+            var walk = new int[length];
+            walk[0] = start;
+            for (var i = 1; i < length; i++)
+            {
+                walk[i] = next[walk[i - 1]];
+            }
+
+            return walk;
+        }
+
+        var sequences = Enumerable.Range(0, 200).Select(u => Walk(random.Next(Items), 6)).ToArray();
+        var validation = Enumerable.Range(0, 60).Select(_ => Walk(random.Next(Items), 4)).Select(w => (w[..3], w[3])).ToList();
+        return (texts, sequences, validation);
+    }
+}

@@ -1,0 +1,349 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Discounts.Training.Scorer;
+
+/// <summary>How the sequence scorer is fine-tuned. The defaults were chosen on Scientific's validation targets only.</summary>
+public sealed record SequenceFitOptions
+{
+    public int Epochs { get; init; } = 6;
+
+    public int BatchSize { get; init; } = 512;
+
+    public double LearningRate { get; init; } = 1e-3;
+
+    public double WeightDecay { get; init; } = 0.01;
+
+    public double Dropout { get; init; } = 0.1;
+
+    /// <summary>Items drawn uniformly as extra negatives for every batch, beside the batch's own targets.</summary>
+    public int UniformNegatives { get; init; } = 1_024;
+
+    /// <summary>Whether each catalogue item also learns its own vector beside its text's (see <see cref="SequenceTowers"/>).</summary>
+    public bool ItemIds { get; init; } = true;
+
+    public int Seed { get; init; } = 7;
+
+    public double MaxMinutes { get; init; } = 20;
+}
+
+/// <summary>What a fit did: the mean in-batch loss and the validation NDCG@10 of each epoch, and the epoch kept.</summary>
+public sealed record SequenceFitReport(
+    IReadOnlyList<double> EpochLoss, IReadOnlyList<double> ValidationNdcgAt10, double BaseValidationNdcgAt10, int KeptEpoch,
+    int Examples, double Seconds, double HistoryPositionsPerSecond, bool StoppedByTime);
+
+/// <summary>
+/// The sequence-aware scorer: <see cref="SequenceTowers"/> over the pretrained encoder's vectors of the catalogue's
+/// texts, fine-tuned contrastively on "these recent items, then that one". The loss is an in-batch softmax (the batch's
+/// other targets are the negatives) with the log-Q correction, which subtracts each target's log share of all targets:
+/// popular items appear as negatives more often than a uniform sample would hold them, and uncorrected the model would
+/// learn to push them down. Examples are bucketed by history length, so no batch is padded beyond its longest history.
+/// </summary>
+public sealed class SequenceScorer : IDisposable
+{
+    private readonly SequenceTowers towers;
+    private readonly Tensor textVectors;
+    private readonly Tensor allItems;
+    private readonly Device device;
+
+    public SequenceScorer(float[] itemTextVectors, int hidden, Device device, double dropout = 0.1, bool itemIds = false, int seed = 7)
+    {
+        this.device = device;
+        // The towers' first weights are drawn here, so the same seed gives the same start.
+        manual_seed(seed);
+        ItemCount = itemTextVectors.Length / hidden;
+        textVectors = tensor(itemTextVectors, [ItemCount, hidden], device: device);
+        allItems = arange(ItemCount, dtype: ScalarType.Int64, device: device);
+        towers = new SequenceTowers(hidden, dropout, itemIds ? ItemCount : 0);
+        towers.to(device);
+        towers.eval();
+    }
+
+    public int ItemCount { get; }
+
+    public int Hidden => towers.Hidden;
+
+    /// <summary>The softmax's learned inverse temperature.</summary>
+    public float SimilarityScale
+    {
+        get
+        {
+            using var scale = towers.Scale;
+            return scale.item<float>();
+        }
+    }
+
+    /// <summary>The encoder's vectors the towers read, as given.</summary>
+    public float[] TextVectors() => textVectors.cpu().data<float>().ToArray();
+
+    /// <summary>Unit-length item-tower vectors of the whole catalogue, row-major [items, hidden].</summary>
+    public float[] ItemVectors()
+    {
+        using var scope = NewDisposeScope();
+        using var inference = inference_mode();
+        return towers.Items(textVectors, allItems).cpu().data<float>().ToArray();
+    }
+
+    /// <summary>Unit-length user-tower vectors, row-major, for histories given oldest first (an empty one gives zeros).</summary>
+    public float[] UserVectors(IReadOnlyList<int[]> histories)
+    {
+        var result = new float[histories.Count * Hidden];
+        const int chunk = 1_024;
+        for (var start = 0; start < histories.Count; start += chunk)
+        {
+            var rows = Enumerable.Range(start, Math.Min(chunk, histories.Count - start)).Where(i => histories[i].Length > 0).ToArray();
+            if (rows.Length == 0)
+            {
+                continue;
+            }
+
+            using var scope = NewDisposeScope();
+            using var inference = inference_mode();
+            var indices = HistoryTensor(rows.Select(i => histories[i]).ToArray(), rows.Select(i => histories[i].Length).ToArray());
+            var vectors = towers.call(Gather(indices), indices).cpu().data<float>().ToArray();
+            for (var r = 0; r < rows.Length; r++)
+            {
+                vectors.AsSpan(r * Hidden, Hidden).CopyTo(result.AsSpan(rows[r] * Hidden, Hidden));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Fine-tunes on every next item of <paramref name="sequences"/> (oldest first) and keeps the epoch whose
+    /// full-ranking NDCG@10 on <paramref name="validation"/> is best, the untrained start included. With
+    /// <paramref name="stopAfterEpoch"/> (a refit on more data, once an earlier fit chose the epoch), it runs the same
+    /// schedule, stops after that epoch and keeps it; validation is then only reported.
+    /// </summary>
+    public SequenceFitReport Fit(
+        IReadOnlyList<int[]> sequences, IReadOnlyList<(int[] History, int Target)> validation, SequenceFitOptions options, Action<string> log, int? stopAfterEpoch = null)
+    {
+        var started = Stopwatch.GetTimestamp();
+        manual_seed(options.Seed);
+        var examples = Examples(sequences).ToList();
+        var targetCounts = new double[ItemCount];
+        foreach (var (sequence, position) in examples)
+        {
+            targetCounts[sequences[sequence][position]]++;
+        }
+
+        var targetShare = targetCounts.Select(c => Math.Max(c, 0.5) / examples.Count).ToArray();
+        var random = new Random(options.Seed);
+        var batchCount = Buckets(examples, options.BatchSize).Count;
+        var parameters = towers.parameters().ToList();
+        using var optimizer = optim.AdamW(parameters, lr: options.LearningRate, weight_decay: options.WeightDecay);
+        var totalSteps = Math.Max(1, options.Epochs * batchCount);
+        var schedule = optim.lr_scheduler.LambdaLR(optimizer, step => Math.Min(1.0, (step + 1) / (0.05 * totalSteps)) * Math.Max(0.0, 1.0 - (double)step / totalSteps));
+
+        var baseNdcg = ValidationNdcg(validation);
+        log($"sequence scorer: {examples.Count} examples in {batchCount} batches; untrained validation NDCG@10 {baseNdcg:F4}");
+        var best = (Ndcg: baseNdcg, Epoch: 0, State: Snapshot());
+        var losses = new List<double>();
+        var ndcgs = new List<double>();
+        long positions = 0;
+        var stoppedByTime = false;
+        var lastEpoch = Math.Min(options.Epochs, stopAfterEpoch ?? options.Epochs);
+        for (var epoch = 1; epoch <= lastEpoch && !stoppedByTime; epoch++)
+        {
+            towers.train();
+            var order = Buckets(examples.OrderBy(_ => random.Next()).ToList(), options.BatchSize).OrderBy(_ => random.Next()).ToList();
+            double lossSum = 0;
+            var steps = 0;
+            foreach (var batch in order)
+            {
+                lossSum += Step(sequences, batch, targetShare, options.UniformNegatives, random, optimizer);
+                schedule.step();
+                positions += batch.Sum(e => Math.Min(e.Position, SequenceTowers.MaxHistory));
+                steps++;
+                if (Stopwatch.GetElapsedTime(started).TotalMinutes > options.MaxMinutes)
+                {
+                    stoppedByTime = true;
+                    break;
+                }
+            }
+
+            towers.eval();
+            var ndcg = ValidationNdcg(validation);
+            losses.Add(lossSum / Math.Max(1, steps));
+            ndcgs.Add(ndcg);
+            log($"epoch {epoch}: loss {losses[^1]:F4}, validation NDCG@10 {ndcg:F4}, {Stopwatch.GetElapsedTime(started).TotalSeconds:F0} s");
+            if (ndcg > best.Ndcg || (stopAfterEpoch is not null && (epoch == lastEpoch || stoppedByTime)))
+            {
+                DisposeState(best.State);
+                best = (ndcg, epoch, Snapshot());
+            }
+        }
+
+        Restore(best.State);
+        DisposeState(best.State);
+        towers.eval();
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        return new SequenceFitReport(losses, ndcgs, baseNdcg, best.Epoch, examples.Count, seconds, positions / seconds, stoppedByTime);
+    }
+
+    /// <summary>Every next item of every sequence: (sequence, position), its target at that position.</summary>
+    public static IEnumerable<(int Sequence, int Position)> Examples(IReadOnlyList<int[]> sequences)
+    {
+        for (var s = 0; s < sequences.Count; s++)
+        {
+            for (var t = 1; t < sequences[s].Length; t++)
+            {
+                yield return (s, t);
+            }
+        }
+    }
+
+    /// <summary>
+    /// What the user tower reads for the example at <paramref name="position"/>: the items before it, oldest first.
+    /// Nothing at or after the target's position may reach it, or the model would learn from the answer.
+    /// </summary>
+    public static int[] HistoryBefore(int[] sequence, int position) => sequence[..position];
+
+    /// <summary>
+    /// The sampled softmax's cross-entropy: logit = scale × user·item − log(expected count of the item among the
+    /// negatives), each user's own target (<paramref name="labels"/>, a column of <paramref name="items"/>) the class.
+    /// </summary>
+    public static Tensor SampledSoftmaxLoss(Tensor users, Tensor items, Tensor scale, Tensor logExpected, Tensor labels)
+    {
+        using var similarity = users.matmul(items.t());
+        using var scaled = similarity.mul(scale);
+        using var logits = scaled.sub(logExpected.unsqueeze(0));
+        return nn.functional.cross_entropy(logits, labels);
+    }
+
+    /// <summary>The mean NDCG@10 of each target ranked against every item, the user's history masked out.</summary>
+    public double ValidationNdcg(IReadOnlyList<(int[] History, int Target)> users)
+    {
+        if (users.Count == 0)
+        {
+            return 0;
+        }
+
+        var items = ItemVectors();
+        var vectors = UserVectors(users.Select(u => u.History).ToArray());
+        var total = 0.0;
+        var lockObject = new object();
+        Parallel.For(0, users.Count, () => 0.0, (u, _, sum) =>
+        {
+            var rank = TargetRank(vectors.AsSpan(u * Hidden, Hidden), items, Hidden, users[u].History, users[u].Target);
+            return sum + (rank < 10 ? 1 / Math.Log2(rank + 2) : 0);
+        }, sum => { lock (lockObject) total += sum; });
+        return total / users.Count;
+    }
+
+    /// <summary>The target's 0-based rank among all items by the user vector, items in the history skipped.</summary>
+    public static int TargetRank(ReadOnlySpan<float> user, float[] items, int dimension, int[] history, int target)
+    {
+        var targetScore = Core.Scoring.VectorMath.Dot(user, items.AsSpan(target * dimension, dimension));
+        var seen = new HashSet<int>(history);
+        var rank = 0;
+        for (var item = 0; item < items.Length / dimension; item++)
+        {
+            if (item != target && !seen.Contains(item) && Core.Scoring.VectorMath.Dot(user, items.AsSpan(item * dimension, dimension)) > targetScore)
+            {
+                rank++;
+            }
+        }
+
+        return rank;
+    }
+
+    /// <summary>
+    /// One step of the sampled softmax. The negatives are the batch's targets plus <paramref name="uniformNegatives"/>
+    /// items drawn uniformly; each logit is corrected by the log of how often its item is expected among them
+    /// (batch × its share of targets + draws / items), so the sample's bias towards popular items cancels.
+    /// </summary>
+    private double Step(IReadOnlyList<int[]> sequences, List<(int Sequence, int Position)> batch, double[] targetShare, int uniformNegatives, Random random, optim.Optimizer optimizer)
+    {
+        using var scope = NewDisposeScope();
+        var histories = batch.Select(e => HistoryBefore(sequences[e.Sequence], e.Position)).ToArray();
+        var indices = HistoryTensor(histories, histories.Select(h => h.Length).ToArray());
+        var users = towers.call(Gather(indices), indices);
+        var targets = batch.Select(e => sequences[e.Sequence][e.Position]).ToArray();
+        var drawn = Math.Min(uniformNegatives, ItemCount);
+        var negatives = targets.Concat(Enumerable.Range(0, drawn).Select(_ => random.Next(ItemCount))).Distinct().ToArray();
+        var column = negatives.Select((item, i) => (item, i)).ToDictionary(p => p.item, p => (long)p.i);
+        var negativeIndex = tensor(negatives.Select(i => (long)i).ToArray(), device: device);
+        var correction = tensor(negatives.Select(i => (float)Math.Log(batch.Count * targetShare[i] + (double)drawn / ItemCount)).ToArray(), device: device);
+        var items = towers.Items(textVectors.index_select(0, negativeIndex), negativeIndex);
+        var labels = tensor(targets.Select(t => column[t]).ToArray(), device: device);
+        var loss = SampledSoftmaxLoss(users, items, towers.Scale, correction, labels);
+        optimizer.zero_grad();
+        loss.backward();
+        nn.utils.clip_grad_norm_(towers.parameters(), 1.0);
+        optimizer.step();
+        return loss.item<float>();
+    }
+
+    /// <summary>Newest-first item indices [rows, longest] (capped at <see cref="SequenceTowers.MaxHistory"/>), -1 padding.</summary>
+    private Tensor HistoryTensor(IReadOnlyList<int[]> histories, IReadOnlyList<int> lengths)
+    {
+        var width = Math.Min(SequenceTowers.MaxHistory, lengths.Max());
+        var indices = new long[histories.Count * width];
+        Array.Fill(indices, -1L);
+        for (var r = 0; r < histories.Count; r++)
+        {
+            var history = histories[r];
+            var used = Math.Min(width, lengths[r]);
+            for (var p = 0; p < used; p++)
+            {
+                indices[r * width + p] = history[lengths[r] - 1 - p];
+            }
+        }
+
+        return tensor(indices, [histories.Count, width], device: device);
+    }
+
+    private Tensor Gather(Tensor indices)
+    {
+        using var known = indices.clamp_min(0);
+        using var flat = known.view(-1);
+        using var rows = textVectors.index_select(0, flat);
+        return rows.view(indices.shape[0], indices.shape[1], Hidden);
+    }
+
+    /// <summary>Batches of examples with equal capped history length, so padding costs nothing.</summary>
+    private static List<List<(int Sequence, int Position)>> Buckets(List<(int Sequence, int Position)> examples, int batchSize)
+    {
+        var batches = new List<List<(int, int)>>();
+        foreach (var bucket in examples.GroupBy(e => Math.Min(e.Position, SequenceTowers.MaxHistory)).OrderBy(g => g.Key))
+        {
+            var members = bucket.ToList();
+            for (var start = 0; start < members.Count; start += batchSize)
+            {
+                batches.Add(members.GetRange(start, Math.Min(batchSize, members.Count - start)));
+            }
+        }
+
+        return batches;
+    }
+
+    private Dictionary<string, Tensor> Snapshot() =>
+        towers.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+
+    private void Restore(Dictionary<string, Tensor> state)
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, value) in towers.state_dict())
+        {
+            value.copy_(state[name]);
+        }
+    }
+
+    private static void DisposeState(Dictionary<string, Tensor> state)
+    {
+        foreach (var tensor in state.Values)
+        {
+            tensor.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        towers.Dispose();
+        textVectors.Dispose();
+        allItems.Dispose();
+    }
+}
