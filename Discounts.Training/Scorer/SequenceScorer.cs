@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Discounts.Core.Evaluation;
+using Discounts.Core.Scoring;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -43,6 +45,7 @@ public sealed record SequenceFitReport(
 public sealed class SequenceScorer : IDisposable
 {
     private readonly SequenceTowers towers;
+    private readonly float[] itemTextVectors;
     private readonly Tensor textVectors;
     private readonly Tensor allItems;
     private readonly Device device;
@@ -53,6 +56,7 @@ public sealed class SequenceScorer : IDisposable
         // The towers' first weights are drawn here, so the same seed gives the same start.
         manual_seed(seed);
         ItemCount = itemTextVectors.Length / hidden;
+        this.itemTextVectors = itemTextVectors;
         textVectors = tensor(itemTextVectors, [ItemCount, hidden], device: device);
         allItems = arange(ItemCount, dtype: ScalarType.Int64, device: device);
         towers = new SequenceTowers(hidden, dropout, itemIds ? ItemCount : 0);
@@ -75,7 +79,7 @@ public sealed class SequenceScorer : IDisposable
     }
 
     /// <summary>The encoder's vectors the towers read, as given.</summary>
-    public float[] TextVectors() => textVectors.cpu().data<float>().ToArray();
+    public float[] TextVectors => itemTextVectors;
 
     /// <summary>Unit-length item-tower vectors of the whole catalogue, row-major [items, hidden].</summary>
     public float[] ItemVectors()
@@ -221,33 +225,41 @@ public sealed class SequenceScorer : IDisposable
             return 0;
         }
 
-        var items = ItemVectors();
-        var vectors = UserVectors(users.Select(u => u.History).ToArray());
-        var total = 0.0;
-        var lockObject = new object();
-        Parallel.For(0, users.Count, () => 0.0, (u, _, sum) =>
+        var metrics = new RankingMetricsAccumulator([10]);
+        foreach (var rank in FullRanks(UserVectors(users.Select(u => u.History).ToArray()), ItemVectors(), Hidden, users))
         {
-            var rank = TargetRank(vectors.AsSpan(u * Hidden, Hidden), items, Hidden, users[u].History, users[u].Target);
-            return sum + (rank < 10 ? 1 / Math.Log2(rank + 2) : 0);
-        }, sum => { lock (lockObject) total += sum; });
-        return total / users.Count;
-    }
-
-    /// <summary>The target's 0-based rank among all items by the user vector, items in the history skipped.</summary>
-    public static int TargetRank(ReadOnlySpan<float> user, float[] items, int dimension, int[] history, int target)
-    {
-        var targetScore = Core.Scoring.VectorMath.Dot(user, items.AsSpan(target * dimension, dimension));
-        var seen = new HashSet<int>(history);
-        var rank = 0;
-        for (var item = 0; item < items.Length / dimension; item++)
-        {
-            if (item != target && !seen.Contains(item) && Core.Scoring.VectorMath.Dot(user, items.AsSpan(item * dimension, dimension)) > targetScore)
-            {
-                rank++;
-            }
+            metrics.Add(rank);
         }
 
-        return rank;
+        return metrics.Result().Ndcg[10];
+    }
+
+    /// <summary>
+    /// Each user's target rank among all items by the user's vector, under the protocol's rule
+    /// (<see cref="LeaveOneOutEvaluation.Rank"/>: history masked, a target already in the history ranks last).
+    /// </summary>
+    public static int[] FullRanks(float[] userVectors, float[] items, int dimension, IReadOnlyList<(int[] History, int Target)> users)
+    {
+        var itemCount = items.Length / dimension;
+        var ranks = new int[users.Count];
+        Parallel.For(0, users.Count, u =>
+        {
+            var user = userVectors.AsSpan(u * dimension, dimension);
+            var scores = new float[itemCount];
+            for (var item = 0; item < itemCount; item++)
+            {
+                scores[item] = VectorMath.Dot(user, items.AsSpan(item * dimension, dimension));
+            }
+
+            var masked = new bool[itemCount];
+            foreach (var item in users[u].History)
+            {
+                masked[item] = true;
+            }
+
+            ranks[u] = LeaveOneOutEvaluation.Rank(scores, users[u].Target, masked);
+        });
+        return ranks;
     }
 
     /// <summary>

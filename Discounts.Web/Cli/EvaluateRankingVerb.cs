@@ -63,7 +63,7 @@ public static class EvaluateRankingVerb
         var fitUsers = order.Take(BlendFitCount(data)).Select(u => (data.Users[u].ValidHistory, data.Users[u].ValidTarget)).ToList();
         var output = new Dictionary<string, object> { ["dataset"] = data.Name };
 
-        var (scorer, fitOptions, fit) = scorerMode == "none" ? (null, null, null) : Scorer(data, options, output, maxMinutes);
+        var (scorer, fitOptions, fit) = scorerMode == "none" ? (null, null, null) : Scorer(data, scorerMode, options, output, maxMinutes);
         using var validationScorer = scorer;
         if (scorer is not null && options.Optional("scorer-fit-only", "false") == "true")
         {
@@ -162,7 +162,7 @@ public static class EvaluateRankingVerb
     /// The scorer over the base encoder's vectors of the item texts; with `fine-tuned` it is trained on the training
     /// sequences, and the validation targets of users outside the blend's fit pick the epoch kept.
     /// </summary>
-    private static (SequenceScorer, SequenceFitOptions, SequenceFitReport?) Scorer(SequenceDataset data, CliArguments options, Dictionary<string, object> output, double maxMinutes)
+    private static (SequenceScorer, SequenceFitOptions, SequenceFitReport?) Scorer(SequenceDataset data, string scorerMode, CliArguments options, Dictionary<string, object> output, double maxMinutes)
     {
         var started = Stopwatch.GetTimestamp();
         var (vectors, dimension) = TextVectorCache.Embed(data.ItemTexts!, options.Optional("vectors-cache", ""), options.Optional("data-dir", CliArguments.RepositoryDataDirectory()));
@@ -180,7 +180,7 @@ public static class EvaluateRankingVerb
         var order = LeaveOneOutEvaluation.DeterministicUserOrder(data.Users.Count);
         var validation = order.Skip(BlendFitCount(data)).Select(u => (data.Users[u].ValidHistory, data.Users[u].ValidTarget)).ToList();
         output["scorerBaseValidationNdcg@10"] = Math.Round(scorer.ValidationNdcg(validation), 4);
-        if (options.Optional("scorer", "fine-tuned") != "fine-tuned")
+        if (scorerMode != "fine-tuned")
         {
             return (scorer, fitOptions, null);
         }
@@ -193,7 +193,7 @@ public static class EvaluateRankingVerb
 
     private static SequenceScorer Refit(SequenceDataset data, SequenceScorer fitted, SequenceFitOptions fitOptions, int epochs, Dictionary<string, object> output)
     {
-        var refitted = new SequenceScorer(fitted.TextVectors(), fitted.Hidden, torch.CPU, fitOptions.Dropout, fitOptions.ItemIds);
+        var refitted = new SequenceScorer(fitted.TextVectors, fitted.Hidden, torch.CPU, fitOptions.Dropout, fitOptions.ItemIds);
         output["scorerRefit"] = refitted.Fit(data.Users.Select(u => u.TestHistory).ToArray(), [], fitOptions, Console.Error.WriteLine, stopAfterEpoch: epochs);
         return refitted;
     }
@@ -232,17 +232,10 @@ public static class EvaluateRankingVerb
         var withScorer = SequenceReplay.Ranks(index, scorerModels.Select(m => m.Model).ToList(), users, perSource, new ReplayScorer(matrix, userVectors));
         result[0] = ("blendWithoutScorer", plain[0]);
         result.Insert(0, ("blend", withScorer[0]));
-        result.Add(("scorer", FullRanks(userVectors, matrix.Vectors, scorer.Hidden, users)));
-        using var untrained = new SequenceScorer(scorer.TextVectors(), scorer.Hidden, torch.CPU);
-        result.Add(("scorerBase", FullRanks(untrained.UserVectors(users.Select(u => u.TestHistory).ToArray()), untrained.ItemVectors(), scorer.Hidden, users)));
+        result.Add(("scorer", SequenceScorer.FullRanks(userVectors, matrix.Vectors, scorer.Hidden, users)));
+        using var untrained = new SequenceScorer(scorer.TextVectors, scorer.Hidden, torch.CPU);
+        result.Add(("scorerBase", SequenceScorer.FullRanks(untrained.UserVectors(users.Select(u => u.TestHistory).ToArray()), untrained.ItemVectors(), scorer.Hidden, users)));
         return result;
-    }
-
-    private static int[] FullRanks(float[] userVectors, float[] items, int dimension, List<(int[] TestHistory, int TestTarget)> users)
-    {
-        var ranks = new int[users.Count];
-        Parallel.For(0, users.Count, u => ranks[u] = SequenceScorer.TargetRank(userVectors.AsSpan(u * dimension, dimension), items, dimension, users[u].TestHistory, users[u].TestTarget));
-        return ranks;
     }
 
     private static Dictionary<string, double> Metrics(int[] ranks, int[] cutoffs, string metricName)
