@@ -61,14 +61,62 @@ public sealed class SequenceScorerTests
         using var scorer = new SequenceScorer(texts, Hidden, CPU);
         var untrained = scorer.ValidationNdcg(validation);
 
-        var report = scorer.Fit(sequences, validation, new SequenceFitOptions { Epochs = 30, BatchSize = 64, LearningRate = 3e-3, UniformNegatives = 16 }, _ => { });
+        var report = scorer.Fit(sequences, validation, new SequenceFitOptions { Epochs = 30, BatchSize = 64, LearningRate = 3e-3, UniformNegatives = 16 }, _ => { }).Members[0];
 
         Assert.Multiple(() =>
         {
             Assert.That(report.EpochLoss[^1], Is.LessThan(report.EpochLoss[0]));
             Assert.That(report.KeptEpoch, Is.GreaterThan(0));
+            Assert.That(report.StepGflopsPerSecond, Is.GreaterThan(0));
             Assert.That(scorer.ValidationNdcg(validation), Is.GreaterThan(untrained + 0.3));
             Assert.That(scorer.ValidationNdcg(validation), Is.EqualTo(report.ValidationNdcgAt10[report.KeptEpoch - 1]).Within(1e-9), "the kept epoch is restored");
+        });
+    }
+
+    [Test]
+    public void StepGflops_WhenCountedByHand_Matches()
+    {
+        // Hidden 4, one user reading 2 positions, 3 negatives: corrections 2·2·16 + 3·2·16, the block 2·(128 + 128 + 32),
+        // the output 32, the similarities 2·3·4; three times that forward.
+        const double forward = 64 + 576 + 32 + 96 + 24;
+
+        Assert.That(SequenceScorer.StepGflops(4, 1, 2, 3), Is.EqualTo(3 * forward / 1e9).Within(1e-15));
+    }
+
+    [Test]
+    public void Fit_WhenThereAreTwoMembers_TheirVectorsScoreTheMeanCosineOfTwoSingleScorersWithTheirSeeds()
+    {
+        var (texts, sequences, validation) = Chain();
+        var options = new SequenceFitOptions { Epochs = 10, BatchSize = 64, LearningRate = 3e-3, UniformNegatives = 16, Seed = 7 };
+        using var first = new SequenceScorer(texts, Hidden, CPU, seed: 7);
+        using var second = new SequenceScorer(texts, Hidden, CPU, seed: 8);
+        using var pair = new SequenceScorer(texts, Hidden, CPU, seed: 7, members: 2);
+        first.Fit(sequences, validation, options, _ => { });
+        second.Fit(sequences, validation, options with { Seed = 8 }, _ => { });
+
+        var pairFit = pair.Fit(sequences, validation, options, _ => { });
+
+        var histories = validation.Select(v => v.History).ToArray();
+        float Score(SequenceScorer scorer, int user, int item) =>
+            Discounts.Core.Scoring.VectorMath.Dot(
+                scorer.UserVectors(histories).AsSpan(user * scorer.Dimension, scorer.Dimension),
+                scorer.ItemVectors().AsSpan(item * scorer.Dimension, scorer.Dimension));
+        Assert.Multiple(() =>
+        {
+            Assert.That(pair.Dimension, Is.EqualTo(2 * Hidden));
+            Assert.That(pairFit.Members, Has.Count.EqualTo(2));
+            Assert.That(Score(first, 0, 5), Is.Not.EqualTo(Score(second, 0, 5)).Within(1e-3f), "the members learn from different seeds");
+            foreach (var (u, i) in new[] { (0, 5), (1, 17), (2, 30) })
+            {
+                Assert.That(Score(pair, u, i), Is.EqualTo((Score(first, u, i) + Score(second, u, i)) / 2).Within(1e-3f));
+            }
+
+            var user = pair.UserVectors(histories).AsSpan(0, pair.Dimension);
+            var item = pair.ItemVectors().AsSpan(0, pair.Dimension);
+            Assert.That(Discounts.Core.Scoring.VectorMath.Dot(user, user), Is.EqualTo(1f).Within(1e-4f), "a joined user vector stays unit-length");
+            Assert.That(Discounts.Core.Scoring.VectorMath.Dot(item, item), Is.EqualTo(1f).Within(1e-4f), "a joined item vector stays unit-length");
+            Assert.That(pairFit.ValidationNdcgAt10, Is.EqualTo(pair.ValidationNdcg(validation)).Within(1e-9));
+            Assert.That(pairFit.ValidationNdcgAt10, Is.GreaterThan(pairFit.BaseValidationNdcgAt10 + 0.3));
         });
     }
 
@@ -94,7 +142,7 @@ public sealed class SequenceScorerTests
         var (texts, sequences, validation) = Chain();
         using var scorer = new SequenceScorer(texts, Hidden, CUDA);
 
-        var report = scorer.Fit(sequences, validation, new SequenceFitOptions { Epochs = 1, BatchSize = 64 }, _ => { });
+        var report = scorer.Fit(sequences, validation, new SequenceFitOptions { Epochs = 1, BatchSize = 64 }, _ => { }).Members[0];
 
         Assert.That(report.EpochLoss, Has.Count.EqualTo(1));
         Assert.That(double.IsFinite(report.EpochLoss[0]), Is.True);

@@ -68,7 +68,10 @@ public sealed class EvaluateRankingVerbTests
             }
 
             Assert.That(root.GetProperty("blendWithoutScorer").GetProperty("ndcg@10").GetDouble(), Is.InRange(0.0, 1.0));
-            Assert.That(root.GetProperty("scorerFit").GetProperty("EpochLoss").GetArrayLength(), Is.GreaterThan(0));
+            var members = root.GetProperty("scorerFit").GetProperty("Members");
+            Assert.That(members.GetArrayLength(), Is.EqualTo(3), "the default scorer averages three members");
+            Assert.That(members[0].GetProperty("EpochLoss").GetArrayLength(), Is.GreaterThan(0));
+            Assert.That(root.GetProperty("scorerFit").GetProperty("ShareOfMatmulRate").GetDouble(), Is.GreaterThan(0));
         });
     }
 

@@ -139,18 +139,21 @@ public sealed class BertBenchmark(BertBenchmarkOptions options)
         return 3 * forward / 1e9;
     }
 
-    private double MatmulGflopsPerSecond()
+    private double MatmulGflopsPerSecond() => MatmulGflopsPerSecond(options.MatmulSize, options.MatmulRuns);
+
+    /// <summary>The machine's float32 matmul rate: the median of <paramref name="runs"/> square products of <paramref name="size"/>, after one warm-up.</summary>
+    public static double MatmulGflopsPerSecond(int size, int runs)
     {
-        using var a = randn(options.MatmulSize, options.MatmulSize);
-        using var b = randn(options.MatmulSize, options.MatmulSize);
+        using var a = randn(size, size);
+        using var b = randn(size, size);
         void Multiply()
         {
             using var product = a.matmul(b);
             _ = product[0, 0].item<float>();
         }
         Multiply();
-        var median = Median([.. Enumerable.Range(0, options.MatmulRuns).Select(_ => Time(Multiply))]);
-        return 2.0 * Math.Pow(options.MatmulSize, 3) / (median / 1000.0) / 1e9;
+        var median = Median([.. Enumerable.Range(0, runs).Select(_ => Time(Multiply))]);
+        return 2.0 * Math.Pow(size, 3) / (median / 1000.0) / 1e9;
     }
 
     private static double MaxAbsDiff(float[] expected, float[] actual, TokenizedBatch batch, int hidden)

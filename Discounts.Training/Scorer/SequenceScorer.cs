@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Discounts.Core.Evaluation;
 using Discounts.Core.Scoring;
+using Discounts.Training.Benchmarks;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,7 +16,7 @@ public sealed record SequenceFitOptions
 
     public double LearningRate { get; init; } = 1e-3;
 
-    public double WeightDecay { get; init; } = 0.01;
+    public double WeightDecay { get; init; } = 3;
 
     public double Dropout { get; init; } = 0.1;
 
@@ -25,15 +26,33 @@ public sealed record SequenceFitOptions
     /// <summary>Whether each catalogue item also learns its own vector beside its text's (see <see cref="SequenceTowers"/>).</summary>
     public bool ItemIds { get; init; } = true;
 
+    /// <summary>How many pairs of towers are trained, each from its own seed, and averaged (see <see cref="SequenceScorer"/>).</summary>
+    public int Members { get; init; } = 3;
+
     public int Seed { get; init; } = 7;
 
     public double MaxMinutes { get; init; } = 20;
 }
 
-/// <summary>What a fit did: the mean in-batch loss and the validation NDCG@10 of each epoch, and the epoch kept.</summary>
+/// <summary>
+/// What one member's fit did: the mean in-batch loss and the validation NDCG@10 of each epoch, the epoch kept, and how
+/// fast its training steps ran: history positions (every one real, none padding) and matmul GFLOP per second of step time.
+/// </summary>
 public sealed record SequenceFitReport(
     IReadOnlyList<double> EpochLoss, IReadOnlyList<double> ValidationNdcgAt10, double BaseValidationNdcgAt10, int KeptEpoch,
-    int Examples, double Seconds, double HistoryPositionsPerSecond, bool StoppedByTime);
+    int Examples, double Seconds, double HistoryPositionsPerSecond, double StepGflopsPerSecond, bool StoppedByTime);
+
+/// <summary>
+/// What a fit of every member did, the whole scorer's validation NDCG@10 before and after, and the training steps'
+/// matmul rate against the machine's float32 matmul rate measured in the same run (2048³ products).
+/// </summary>
+public sealed record SequenceEnsembleFit(
+    IReadOnlyList<SequenceFitReport> Members, double BaseValidationNdcgAt10, double ValidationNdcgAt10, double MatmulGflopsPerSecond)
+{
+    public IReadOnlyList<int> KeptEpochs => Members.Select(m => m.KeptEpoch).ToArray();
+
+    public double ShareOfMatmulRate => MatmulGflopsPerSecond > 0 ? Math.Round(Members.Average(m => m.StepGflopsPerSecond) / MatmulGflopsPerSecond, 3) : 0;
+}
 
 /// <summary>
 /// The sequence-aware scorer: <see cref="SequenceTowers"/> over the pretrained encoder's vectors of the catalogue's
@@ -41,58 +60,74 @@ public sealed record SequenceFitReport(
 /// other targets are the negatives) with the log-Q correction, which subtracts each target's log share of all targets:
 /// popular items appear as negatives more often than a uniform sample would hold them, and uncorrected the model would
 /// learn to push them down. Examples are bucketed by history length, so no batch is padded beyond its longest history.
+/// With several members, each pair of towers is trained from its own seed and the scorer's vectors are theirs side by
+/// side, scaled so a dot product is the members' mean cosine: which epoch suits a run varies from seed to seed, and the
+/// mean ranks steadier than any one of them.
 /// </summary>
 public sealed class SequenceScorer : IDisposable
 {
-    private readonly SequenceTowers towers;
+    private readonly SequenceTowers[] members;
     private readonly float[] itemTextVectors;
     private readonly Tensor textVectors;
     private readonly Tensor allItems;
     private readonly Device device;
 
-    public SequenceScorer(float[] itemTextVectors, int hidden, Device device, double dropout = 0.1, bool itemIds = false, int seed = 7)
+    public SequenceScorer(float[] itemTextVectors, int hidden, Device device, double dropout = 0.1, bool itemIds = false, int seed = 7, int members = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(members, 1);
         this.device = device;
-        // The towers' first weights are drawn here, so the same seed gives the same start.
-        manual_seed(seed);
         ItemCount = itemTextVectors.Length / hidden;
+        Hidden = hidden;
         this.itemTextVectors = itemTextVectors;
         textVectors = tensor(itemTextVectors, [ItemCount, hidden], device: device);
         allItems = arange(ItemCount, dtype: ScalarType.Int64, device: device);
-        towers = new SequenceTowers(hidden, dropout, itemIds ? ItemCount : 0);
-        towers.to(device);
-        towers.eval();
+        this.members = new SequenceTowers[members];
+        for (var m = 0; m < members; m++)
+        {
+            // A member's first weights are drawn here, so the same seed gives the same start.
+            manual_seed(seed + m);
+            var towers = new SequenceTowers(hidden, dropout, itemIds ? ItemCount : 0);
+            towers.to(device);
+            towers.eval();
+            this.members[m] = towers;
+        }
     }
 
     public int ItemCount { get; }
 
-    public int Hidden => towers.Hidden;
+    /// <summary>The encoder's vector size, which each member's towers keep.</summary>
+    public int Hidden { get; }
 
-    /// <summary>The softmax's learned inverse temperature.</summary>
-    public float SimilarityScale
+    /// <summary>The length of the scorer's item and user vectors: every member's, side by side.</summary>
+    public int Dimension => Hidden * members.Length;
+
+    public int Members => members.Length;
+
+    /// <summary>The softmax's learned inverse temperature, the members' mean.</summary>
+    public float SimilarityScale => members.Average(towers =>
     {
-        get
-        {
-            using var scale = towers.Scale;
-            return scale.item<float>();
-        }
-    }
+        using var scale = towers.Scale;
+        return scale.item<float>();
+    });
 
     /// <summary>The encoder's vectors the towers read, as given.</summary>
     public float[] TextVectors => itemTextVectors;
 
-    /// <summary>Unit-length item-tower vectors of the whole catalogue, row-major [items, hidden].</summary>
+    /// <summary>Unit-length item vectors of the whole catalogue, row-major [items, <see cref="Dimension"/>].</summary>
     public float[] ItemVectors()
     {
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
-        return towers.Items(textVectors, allItems).cpu().data<float>().ToArray();
+        return Joined(members.Select(towers => towers.Items(textVectors, allItems))).cpu().data<float>().ToArray();
     }
 
-    /// <summary>Unit-length user-tower vectors, row-major, for histories given oldest first (an empty one gives zeros).</summary>
-    public float[] UserVectors(IReadOnlyList<int[]> histories)
+    /// <summary>Unit-length user vectors, row-major [users, <see cref="Dimension"/>], for histories given oldest first (an empty one gives zeros).</summary>
+    public float[] UserVectors(IReadOnlyList<int[]> histories) => UserVectors(histories, members);
+
+    private float[] UserVectors(IReadOnlyList<int[]> histories, IReadOnlyList<SequenceTowers> scored)
     {
-        var result = new float[histories.Count * Hidden];
+        var dimension = Hidden * scored.Count;
+        var result = new float[histories.Count * dimension];
         const int chunk = 1_024;
         for (var start = 0; start < histories.Count; start += chunk)
         {
@@ -105,24 +140,58 @@ public sealed class SequenceScorer : IDisposable
             using var scope = NewDisposeScope();
             using var inference = inference_mode();
             var indices = HistoryTensor(rows.Select(i => histories[i]).ToArray(), rows.Select(i => histories[i].Length).ToArray());
-            var vectors = towers.call(Gather(indices), indices).cpu().data<float>().ToArray();
+            var history = Gather(indices);
+            var vectors = Joined(scored.Select(towers => towers.call(history, indices))).cpu().data<float>().ToArray();
             for (var r = 0; r < rows.Length; r++)
             {
-                vectors.AsSpan(r * Hidden, Hidden).CopyTo(result.AsSpan(rows[r] * Hidden, Hidden));
+                vectors.AsSpan(r * dimension, dimension).CopyTo(result.AsSpan(rows[r] * dimension, dimension));
             }
         }
 
         return result;
     }
 
+    /// <summary>Unit-length vectors side by side along the last axis, scaled so the whole stays unit-length.</summary>
+    private static Tensor Joined(IEnumerable<Tensor> unitVectors)
+    {
+        var parts = unitVectors.ToArray();
+        return parts.Length == 1 ? parts[0] : cat(parts, -1).div_(Math.Sqrt(parts.Length));
+    }
+
     /// <summary>
-    /// Fine-tunes on every next item of <paramref name="sequences"/> (oldest first) and keeps the epoch whose
-    /// full-ranking NDCG@10 on <paramref name="validation"/> is best, the untrained start included. With
-    /// <paramref name="stopAfterEpoch"/> (a refit on more data, once an earlier fit chose the epoch), it runs the same
-    /// schedule, stops after that epoch and keeps it; validation is then only reported.
+    /// Fine-tunes every member on every next item of <paramref name="sequences"/> (oldest first); each keeps the epoch
+    /// whose full-ranking NDCG@10 on <paramref name="validation"/> is best, the untrained start included. With
+    /// <paramref name="stopAfterEpochs"/> (a refit on more data, once an earlier fit chose each member's epoch), each
+    /// member runs the same schedule, stops after its epoch and keeps it; validation is then not measured.
     /// </summary>
-    public SequenceFitReport Fit(
-        IReadOnlyList<int[]> sequences, IReadOnlyList<(int[] History, int Target)> validation, SequenceFitOptions options, Action<string> log, int? stopAfterEpoch = null)
+    public SequenceEnsembleFit Fit(
+        IReadOnlyList<int[]> sequences, IReadOnlyList<(int[] History, int Target)> validation, SequenceFitOptions options, Action<string> log, IReadOnlyList<int>? stopAfterEpochs = null)
+    {
+        var baseNdcg = ValidationNdcg(validation);
+        var reports = new List<SequenceFitReport>();
+        for (var m = 0; m < members.Length; m++)
+        {
+            if (members.Length > 1)
+            {
+                log($"sequence scorer: member {m + 1} of {members.Length}");
+            }
+
+            reports.Add(FitMember(members[m], sequences, validation, options with { Seed = options.Seed + m }, log, stopAfterEpochs?[m]));
+        }
+
+        var ndcg = ValidationNdcg(validation);
+        if (members.Length > 1 && validation.Count > 0)
+        {
+            log($"sequence scorer: the {members.Length} members together, validation NDCG@10 {ndcg:F4}");
+        }
+
+        var matmulRate = device.type == DeviceType.CPU ? BertBenchmark.MatmulGflopsPerSecond(2048, 5) : 0;
+        log($"training steps at {reports.Average(r => r.StepGflopsPerSecond):F1} GFLOP/s of matmuls; the machine's float32 matmul rate {matmulRate:F1} GFLOP/s");
+        return new SequenceEnsembleFit(reports, baseNdcg, ndcg, matmulRate);
+    }
+
+    private SequenceFitReport FitMember(
+        SequenceTowers towers, IReadOnlyList<int[]> sequences, IReadOnlyList<(int[] History, int Target)> validation, SequenceFitOptions options, Action<string> log, int? stopAfterEpoch)
     {
         var started = Stopwatch.GetTimestamp();
         manual_seed(options.Seed);
@@ -141,12 +210,16 @@ public sealed class SequenceScorer : IDisposable
         var totalSteps = Math.Max(1, options.Epochs * batchCount);
         var schedule = optim.lr_scheduler.LambdaLR(optimizer, step => Math.Min(1.0, (step + 1) / (0.05 * totalSteps)) * Math.Max(0.0, 1.0 - (double)step / totalSteps));
 
-        var baseNdcg = ValidationNdcg(validation);
-        log($"sequence scorer: {examples.Count} examples in {batchCount} batches; untrained validation NDCG@10 {baseNdcg:F4}");
-        var best = (Ndcg: baseNdcg, Epoch: 0, State: Snapshot());
+        var baseNdcg = ValidationNdcg(validation, [towers]);
+        log(stopAfterEpoch is null
+            ? $"sequence scorer: {examples.Count} examples in {batchCount} batches; untrained validation NDCG@10 {baseNdcg:F4}"
+            : $"sequence scorer: {examples.Count} examples in {batchCount} batches; refit for {stopAfterEpoch} epochs");
+        var best = (Ndcg: baseNdcg, Epoch: 0, State: Snapshot(towers));
         var losses = new List<double>();
         var ndcgs = new List<double>();
         long positions = 0;
+        double stepGflops = 0;
+        var stepTime = new Stopwatch();
         var stoppedByTime = false;
         var lastEpoch = Math.Min(options.Epochs, stopAfterEpoch ?? options.Epochs);
         for (var epoch = 1; epoch <= lastEpoch && !stoppedByTime; epoch++)
@@ -157,7 +230,11 @@ public sealed class SequenceScorer : IDisposable
             var steps = 0;
             foreach (var batch in order)
             {
-                lossSum += Step(sequences, batch, targetShare, options.UniformNegatives, random, optimizer);
+                stepTime.Start();
+                var (loss, gflops) = Step(towers, sequences, batch, targetShare, options.UniformNegatives, random, optimizer);
+                stepTime.Stop();
+                lossSum += loss;
+                stepGflops += gflops;
                 schedule.step();
                 positions += batch.Sum(e => Math.Min(e.Position, SequenceTowers.MaxHistory));
                 steps++;
@@ -169,22 +246,29 @@ public sealed class SequenceScorer : IDisposable
             }
 
             towers.eval();
-            var ndcg = ValidationNdcg(validation);
+            var ndcg = stopAfterEpoch is null ? ValidationNdcg(validation, [towers]) : double.NaN;
             losses.Add(lossSum / Math.Max(1, steps));
-            ndcgs.Add(ndcg);
-            log($"epoch {epoch}: loss {losses[^1]:F4}, validation NDCG@10 {ndcg:F4}, {Stopwatch.GetElapsedTime(started).TotalSeconds:F0} s");
+            if (stopAfterEpoch is null)
+            {
+                ndcgs.Add(ndcg);
+            }
+
+            log(stopAfterEpoch is null
+                ? $"epoch {epoch}: loss {losses[^1]:F4}, validation NDCG@10 {ndcg:F4}, {Stopwatch.GetElapsedTime(started).TotalSeconds:F0} s"
+                : $"epoch {epoch}: loss {losses[^1]:F4}, {Stopwatch.GetElapsedTime(started).TotalSeconds:F0} s");
             if (ndcg > best.Ndcg || (stopAfterEpoch is not null && (epoch == lastEpoch || stoppedByTime)))
             {
                 DisposeState(best.State);
-                best = (ndcg, epoch, Snapshot());
+                best = (ndcg, epoch, Snapshot(towers));
             }
         }
 
-        Restore(best.State);
+        Restore(towers, best.State);
         DisposeState(best.State);
         towers.eval();
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        return new SequenceFitReport(losses, ndcgs, baseNdcg, best.Epoch, examples.Count, seconds, positions / seconds, stoppedByTime);
+        var stepSeconds = Math.Max(stepTime.Elapsed.TotalSeconds, 1e-9);
+        return new SequenceFitReport(losses, ndcgs, baseNdcg, best.Epoch, examples.Count, seconds, positions / stepSeconds, stepGflops / stepSeconds, stoppedByTime);
     }
 
     /// <summary>Every next item of every sequence: (sequence, position), its target at that position.</summary>
@@ -218,7 +302,9 @@ public sealed class SequenceScorer : IDisposable
     }
 
     /// <summary>The mean NDCG@10 of each target ranked against every item, the user's history masked out.</summary>
-    public double ValidationNdcg(IReadOnlyList<(int[] History, int Target)> users)
+    public double ValidationNdcg(IReadOnlyList<(int[] History, int Target)> users) => ValidationNdcg(users, members);
+
+    private double ValidationNdcg(IReadOnlyList<(int[] History, int Target)> users, IReadOnlyList<SequenceTowers> scored)
     {
         if (users.Count == 0)
         {
@@ -226,7 +312,14 @@ public sealed class SequenceScorer : IDisposable
         }
 
         var metrics = new RankingMetricsAccumulator([10]);
-        foreach (var rank in FullRanks(UserVectors(users.Select(u => u.History).ToArray()), ItemVectors(), Hidden, users))
+        using var scope = NewDisposeScope();
+        float[] items;
+        using (inference_mode())
+        {
+            items = Joined(scored.Select(towers => towers.Items(textVectors, allItems))).cpu().data<float>().ToArray();
+        }
+
+        foreach (var rank in FullRanks(UserVectors(users.Select(u => u.History).ToArray(), scored), items, Hidden * scored.Count, users))
         {
             metrics.Add(rank);
         }
@@ -267,7 +360,7 @@ public sealed class SequenceScorer : IDisposable
     /// items drawn uniformly; each logit is corrected by the log of how often its item is expected among them
     /// (batch × its share of targets + draws / items), so the sample's bias towards popular items cancels.
     /// </summary>
-    private double Step(IReadOnlyList<int[]> sequences, List<(int Sequence, int Position)> batch, double[] targetShare, int uniformNegatives, Random random, optim.Optimizer optimizer)
+    private (double Loss, double Gflops) Step(SequenceTowers towers, IReadOnlyList<int[]> sequences, List<(int Sequence, int Position)> batch, double[] targetShare, int uniformNegatives, Random random, optim.Optimizer optimizer)
     {
         using var scope = NewDisposeScope();
         var histories = batch.Select(e => HistoryBefore(sequences[e.Sequence], e.Position)).ToArray();
@@ -286,7 +379,20 @@ public sealed class SequenceScorer : IDisposable
         loss.backward();
         nn.utils.clip_grad_norm_(towers.parameters(), 1.0);
         optimizer.step();
-        return loss.item<float>();
+        return (loss.item<float>(), StepGflops(Hidden, histories.Length, Math.Min(SequenceTowers.MaxHistory, histories.Max(h => h.Length)), negatives.Length));
+    }
+
+    /// <summary>
+    /// Matmul FLOPs of one training step, forward and backward (about twice the forward): the item correction over
+    /// the history's and the negatives' vectors (2H² each), the transformer block over each history position
+    /// (8H² + 4HI + 4LH, I = 2H), the output projection per user (2H²) and the similarities (2NH per user).
+    /// </summary>
+    public static double StepGflops(int hidden, int users, int length, int negatives)
+    {
+        double h = hidden, positions = (double)users * length;
+        var forward = (positions * 2 * h * h) + (positions * ((8 * h * h) + (4 * h * 2 * h) + (4 * length * h)))
+            + (users * 2 * h * h) + (negatives * 2 * h * h) + (users * 2.0 * negatives * h);
+        return 3 * forward / 1e9;
     }
 
     /// <summary>Newest-first item indices [rows, longest] (capped at <see cref="SequenceTowers.MaxHistory"/>), -1 padding.</summary>
@@ -332,10 +438,10 @@ public sealed class SequenceScorer : IDisposable
         return batches;
     }
 
-    private Dictionary<string, Tensor> Snapshot() =>
+    private static Dictionary<string, Tensor> Snapshot(SequenceTowers towers) =>
         towers.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
 
-    private void Restore(Dictionary<string, Tensor> state)
+    private static void Restore(SequenceTowers towers, Dictionary<string, Tensor> state)
     {
         using var noGrad = no_grad();
         foreach (var (name, value) in towers.state_dict())
@@ -354,7 +460,11 @@ public sealed class SequenceScorer : IDisposable
 
     public void Dispose()
     {
-        towers.Dispose();
+        foreach (var towers in members)
+        {
+            towers.Dispose();
+        }
+
         textVectors.Dispose();
         allItems.Dispose();
     }

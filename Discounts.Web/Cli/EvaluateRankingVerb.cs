@@ -28,7 +28,7 @@ public static class EvaluateRankingVerb
     public static int Run(IReadOnlyList<string> args)
     {
         var options = CliArguments.Parse(args, "format", "input", "name", "max-minutes", "scorer", "vectors-cache", "data-dir",
-            "scorer-epochs", "scorer-negatives", "scorer-item-ids", "scorer-dropout", "scorer-fit-only");
+            "scorer-epochs", "scorer-negatives", "scorer-item-ids", "scorer-dropout", "scorer-weight-decay", "scorer-members", "scorer-fit-only");
         var format = options.Required("format");
         var input = CliArguments.FromRepositoryRoot(options.Required("input"));
         var maxMinutes = options.Double("max-minutes", 60, 0.1, 24 * 60);
@@ -81,9 +81,10 @@ public static class EvaluateRankingVerb
         // The test ranking reads everything before the test targets, the validation targets included: the index is
         // rebuilt from those histories, and a fine-tuned scorer is refitted on them for the epochs validation chose.
         var testIndex = SequenceReplay.Index(data, data.Users.Select(u => u.TestHistory).ToArray(), engine);
-        using var refitted = fit is { KeptEpoch: > 0 } ? Refit(data, scorer!, fitOptions!, fit.KeptEpoch, output) : null;
+        using var refitted = fit is not null && fit.KeptEpochs.Any(epoch => epoch > 0) ? Refit(data, scorer!, fitOptions!, fit.KeptEpochs, output) : null;
         var testScorer = refitted ?? scorer;
         var testMatrix = refitted is null ? matrix : Matrix(refitted, scorerMode);
+        using var untrained = scorer is null ? null : new SequenceScorer(scorer.TextVectors, scorer.Hidden, torch.CPU);
         var plainModels = new List<(string Name, BlendModel Model)> { ("blend", blendWithout) };
         plainModels.AddRange(CandidateSource.All.Select(source => (source.Name, Alone(source.Feature))));
         var scorerModels = new List<(string Name, BlendModel Model)> { ("blend", blend) };
@@ -92,7 +93,7 @@ public static class EvaluateRankingVerb
         // that fits the time left, so a bounded run is repeatable and says how many users it covered.
         var probe = order.Take(Math.Min(1_000, order.Length)).ToArray();
         var probeStarted = Stopwatch.GetTimestamp();
-        Evaluate(data, testIndex, probe, plainModels, scorerModels, testScorer, testMatrix, perSource);
+        Evaluate(data, testIndex, probe, plainModels, scorerModels, testScorer, testMatrix, untrained, perSource);
         var secondsPerUser = Stopwatch.GetElapsedTime(probeStarted).TotalSeconds / probe.Length;
         var secondsLeft = (maxMinutes * 60) - Stopwatch.GetElapsedTime(started).TotalSeconds;
         var affordable = (int)Math.Max(probe.Length, secondsLeft * 0.9 / secondsPerUser);
@@ -100,7 +101,7 @@ public static class EvaluateRankingVerb
         Console.Error.WriteLine(evaluatedPositions.Length == data.Users.Count
             ? "evaluating every user"
             : $"--max-minutes {maxMinutes}: evaluating a fixed subset of {evaluatedPositions.Length} users");
-        var ranks = Evaluate(data, testIndex, evaluatedPositions, plainModels, scorerModels, testScorer, testMatrix, perSource);
+        var ranks = Evaluate(data, testIndex, evaluatedPositions, plainModels, scorerModels, testScorer, testMatrix, untrained, perSource);
 
         output["users"] = evaluatedPositions.Length;
         output["allUsers"] = data.Users.Count;
@@ -162,7 +163,7 @@ public static class EvaluateRankingVerb
     /// The scorer over the base encoder's vectors of the item texts; with `fine-tuned` it is trained on the training
     /// sequences, and the validation targets of users outside the blend's fit pick the epoch kept.
     /// </summary>
-    private static (SequenceScorer, SequenceFitOptions, SequenceFitReport?) Scorer(SequenceDataset data, string scorerMode, CliArguments options, Dictionary<string, object> output, double maxMinutes)
+    private static (SequenceScorer, SequenceFitOptions, SequenceEnsembleFit?) Scorer(SequenceDataset data, string scorerMode, CliArguments options, Dictionary<string, object> output, double maxMinutes)
     {
         var started = Stopwatch.GetTimestamp();
         var (vectors, dimension) = TextVectorCache.Embed(data.ItemTexts!, options.Optional("vectors-cache", ""), options.Optional("data-dir", CliArguments.RepositoryDataDirectory()));
@@ -173,10 +174,13 @@ public static class EvaluateRankingVerb
             Epochs = options.Int("scorer-epochs", defaults.Epochs, 1, 1_000),
             UniformNegatives = options.Int("scorer-negatives", defaults.UniformNegatives, 0, 1_000_000),
             Dropout = options.Double("scorer-dropout", defaults.Dropout, 0, 0.9),
+            WeightDecay = options.Double("scorer-weight-decay", defaults.WeightDecay, 0, 10),
             ItemIds = options.Optional("scorer-item-ids", defaults.ItemIds ? "true" : "false") == "true",
+            Members = options.Int("scorer-members", defaults.Members, 1, 16),
             MaxMinutes = Math.Min(20, maxMinutes * 0.25),
         };
-        var scorer = new SequenceScorer(vectors, dimension, torch.CPU, fitOptions.Dropout, fitOptions.ItemIds);
+        // Untrained members are all the zero-shot scorer, so the base scorer needs only one.
+        var scorer = new SequenceScorer(vectors, dimension, torch.CPU, fitOptions.Dropout, fitOptions.ItemIds, fitOptions.Seed, scorerMode == "fine-tuned" ? fitOptions.Members : 1);
         var order = LeaveOneOutEvaluation.DeterministicUserOrder(data.Users.Count);
         var validation = order.Skip(BlendFitCount(data)).Select(u => (data.Users[u].ValidHistory, data.Users[u].ValidTarget)).ToList();
         output["scorerBaseValidationNdcg@10"] = Math.Round(scorer.ValidationNdcg(validation), 4);
@@ -191,15 +195,15 @@ public static class EvaluateRankingVerb
         return (scorer, fitOptions, fit);
     }
 
-    private static SequenceScorer Refit(SequenceDataset data, SequenceScorer fitted, SequenceFitOptions fitOptions, int epochs, Dictionary<string, object> output)
+    private static SequenceScorer Refit(SequenceDataset data, SequenceScorer fitted, SequenceFitOptions fitOptions, IReadOnlyList<int> epochs, Dictionary<string, object> output)
     {
-        var refitted = new SequenceScorer(fitted.TextVectors, fitted.Hidden, torch.CPU, fitOptions.Dropout, fitOptions.ItemIds);
-        output["scorerRefit"] = refitted.Fit(data.Users.Select(u => u.TestHistory).ToArray(), [], fitOptions, Console.Error.WriteLine, stopAfterEpoch: epochs);
+        var refitted = new SequenceScorer(fitted.TextVectors, fitted.Hidden, torch.CPU, fitOptions.Dropout, fitOptions.ItemIds, fitOptions.Seed, fitOptions.Members);
+        output["scorerRefit"] = refitted.Fit(data.Users.Select(u => u.TestHistory).ToArray(), [], fitOptions, Console.Error.WriteLine, stopAfterEpochs: epochs).Members;
         return refitted;
     }
 
     private static ItemMatrix Matrix(SequenceScorer scorer, string name) =>
-        new(new ScorerVersion(null, name, ""), scorer.ItemVectors(), Enumerable.Repeat(true, scorer.ItemCount).ToArray(), scorer.Hidden, scorer.SimilarityScale);
+        new(new ScorerVersion(null, name, ""), scorer.ItemVectors(), Enumerable.Repeat(true, scorer.ItemCount).ToArray(), scorer.Dimension, scorer.SimilarityScale);
 
     private static (BlendModel Blend, BlendFitReport Report) FitBlend(CatalogueIndex index, List<(int[] ValidHistory, int ValidTarget)> users, int perSource, ReplayScorer? scorer, string label, long started)
     {
@@ -218,12 +222,12 @@ public static class EvaluateRankingVerb
     /// </summary>
     private static List<(string Name, int[] Ranks)> Evaluate(
         SequenceDataset data, CatalogueIndex index, int[] positions, List<(string Name, BlendModel Model)> plainModels,
-        List<(string Name, BlendModel Model)> scorerModels, SequenceScorer? scorer, ItemMatrix? matrix, int perSource)
+        List<(string Name, BlendModel Model)> scorerModels, SequenceScorer? scorer, ItemMatrix? matrix, SequenceScorer? untrained, int perSource)
     {
         var users = positions.Select(u => (data.Users[u].TestHistory, data.Users[u].TestTarget)).ToList();
         var plain = SequenceReplay.Ranks(index, plainModels.Select(m => m.Model).ToList(), users, perSource);
         var result = plainModels.Select((m, i) => (m.Name, plain[i])).ToList();
-        if (scorer is null || matrix is null)
+        if (scorer is null || matrix is null || untrained is null)
         {
             return result;
         }
@@ -232,8 +236,7 @@ public static class EvaluateRankingVerb
         var withScorer = SequenceReplay.Ranks(index, scorerModels.Select(m => m.Model).ToList(), users, perSource, new ReplayScorer(matrix, userVectors));
         result[0] = ("blendWithoutScorer", plain[0]);
         result.Insert(0, ("blend", withScorer[0]));
-        result.Add(("scorer", SequenceScorer.FullRanks(userVectors, matrix.Vectors, scorer.Hidden, users)));
-        using var untrained = new SequenceScorer(scorer.TextVectors, scorer.Hidden, torch.CPU);
+        result.Add(("scorer", SequenceScorer.FullRanks(userVectors, matrix.Vectors, scorer.Dimension, users)));
         result.Add(("scorerBase", SequenceScorer.FullRanks(untrained.UserVectors(users.Select(u => u.TestHistory).ToArray()), untrained.ItemVectors(), scorer.Hidden, users)));
         return result;
     }
