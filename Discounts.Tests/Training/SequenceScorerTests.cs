@@ -58,10 +58,10 @@ public sealed class SequenceScorerTests
     public void Fit_WhenTheNextItemFollowsAChain_RanksItAboveTheUntrainedStart()
     {
         var (texts, sequences, validation) = Chain();
-        using var scorer = new SequenceScorer(texts, Hidden, CPU);
+        using var scorer = new SequenceScorer(texts, Hidden, CPU, SequenceFitOptions.ZeroShot with { Epochs = 30, BatchSize = 64, LearningRate = 3e-3, UniformNegatives = 16 });
         var untrained = scorer.ValidationNdcg(validation);
 
-        var report = scorer.Fit(sequences, validation, new SequenceFitOptions { Epochs = 30, BatchSize = 64, LearningRate = 3e-3, UniformNegatives = 16 }, _ => { }).Members[0];
+        var report = scorer.Fit(sequences, validation, _ => { }).Members[0];
 
         Assert.Multiple(() =>
         {
@@ -87,14 +87,14 @@ public sealed class SequenceScorerTests
     public void Fit_WhenThereAreTwoMembers_TheirVectorsScoreTheMeanCosineOfTwoSingleScorersWithTheirSeeds()
     {
         var (texts, sequences, validation) = Chain();
-        var options = new SequenceFitOptions { Epochs = 10, BatchSize = 64, LearningRate = 3e-3, UniformNegatives = 16, Seed = 7 };
-        using var first = new SequenceScorer(texts, Hidden, CPU, seed: 7);
-        using var second = new SequenceScorer(texts, Hidden, CPU, seed: 8);
-        using var pair = new SequenceScorer(texts, Hidden, CPU, seed: 7, members: 2);
-        first.Fit(sequences, validation, options, _ => { });
-        second.Fit(sequences, validation, options with { Seed = 8 }, _ => { });
+        var options = SequenceFitOptions.ZeroShot with { Epochs = 10, BatchSize = 64, LearningRate = 3e-3, UniformNegatives = 16, Seed = 7 };
+        using var first = new SequenceScorer(texts, Hidden, CPU, options);
+        using var second = new SequenceScorer(texts, Hidden, CPU, options with { Seed = 8 });
+        using var pair = new SequenceScorer(texts, Hidden, CPU, options with { Members = 2 });
+        first.Fit(sequences, validation, _ => { });
+        second.Fit(sequences, validation, _ => { });
 
-        var pairFit = pair.Fit(sequences, validation, options, _ => { });
+        var pairFit = pair.Fit(sequences, validation, _ => { });
 
         var histories = validation.Select(v => v.History).ToArray();
         float Score(SequenceScorer scorer, int user, int item) =>
@@ -124,7 +124,7 @@ public sealed class SequenceScorerTests
     public void UserVectors_WhenTheUntrainedTowersReadAHistory_AreTheRecencyWeightedMeanOfItsTextVectors()
     {
         var (texts, _, _) = Chain();
-        using var scorer = new SequenceScorer(texts, Hidden, CPU);
+        using var scorer = new SequenceScorer(texts, Hidden, CPU, SequenceFitOptions.ZeroShot);
 
         var user = scorer.UserVectors([[3, 4]]);
 
@@ -140,9 +140,9 @@ public sealed class SequenceScorerTests
     {
         if (!TorchRuntime.IsCudaAvailable()) Assert.Ignore("No CUDA device on this machine.");
         var (texts, sequences, validation) = Chain();
-        using var scorer = new SequenceScorer(texts, Hidden, CUDA);
+        using var scorer = new SequenceScorer(texts, Hidden, CUDA, SequenceFitOptions.ZeroShot with { Epochs = 1, BatchSize = 64 });
 
-        var report = scorer.Fit(sequences, validation, new SequenceFitOptions { Epochs = 1, BatchSize = 64 }, _ => { }).Members[0];
+        var report = scorer.Fit(sequences, validation, _ => { }).Members[0];
 
         Assert.That(report.EpochLoss, Has.Count.EqualTo(1));
         Assert.That(double.IsFinite(report.EpochLoss[0]), Is.True);

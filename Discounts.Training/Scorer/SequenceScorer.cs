@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace Discounts.Training.Scorer;
 
-/// <summary>How the sequence scorer is fine-tuned. The defaults were chosen on Scientific's validation targets only.</summary>
+/// <summary>How the sequence scorer is built and fine-tuned. The defaults were chosen on Scientific's validation targets only.</summary>
 public sealed record SequenceFitOptions
 {
     public int Epochs { get; init; } = 6;
@@ -31,7 +31,11 @@ public sealed record SequenceFitOptions
 
     public int Seed { get; init; } = 7;
 
+    /// <summary>The time every member's training may take together.</summary>
     public double MaxMinutes { get; init; } = 20;
+
+    /// <summary>The untrained scorer: one member (untrained members are all alike) and no items' own vectors (they start at zero).</summary>
+    public static SequenceFitOptions ZeroShot { get; } = new() { Members = 1, ItemIds = false };
 }
 
 /// <summary>
@@ -72,24 +76,26 @@ public sealed class SequenceScorer : IDisposable
     private readonly Tensor allItems;
     private readonly Device device;
 
-    public SequenceScorer(float[] itemTextVectors, int hidden, Device device, double dropout = 0.1, bool itemIds = false, int seed = 7, int members = 1)
+    /// <param name="options">How the towers are built (members, dropout, the items' own vectors, seed) and how <see cref="Fit"/> trains them.</param>
+    public SequenceScorer(float[] itemTextVectors, int hidden, Device device, SequenceFitOptions options)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(members, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Members, 1);
         this.device = device;
+        Options = options;
         ItemCount = itemTextVectors.Length / hidden;
         Hidden = hidden;
         this.itemTextVectors = itemTextVectors;
         textVectors = tensor(itemTextVectors, [ItemCount, hidden], device: device);
         allItems = arange(ItemCount, dtype: ScalarType.Int64, device: device);
-        this.members = new SequenceTowers[members];
-        for (var m = 0; m < members; m++)
+        members = new SequenceTowers[options.Members];
+        for (var m = 0; m < members.Length; m++)
         {
             // A member's first weights are drawn here, so the same seed gives the same start.
-            manual_seed(seed + m);
-            var towers = new SequenceTowers(hidden, dropout, itemIds ? ItemCount : 0);
+            manual_seed(options.Seed + m);
+            var towers = new SequenceTowers(hidden, options.Dropout, options.ItemIds ? ItemCount : 0);
             towers.to(device);
             towers.eval();
-            this.members[m] = towers;
+            members[m] = towers;
         }
     }
 
@@ -101,7 +107,7 @@ public sealed class SequenceScorer : IDisposable
     /// <summary>The length of the scorer's item and user vectors: every member's, side by side.</summary>
     public int Dimension => Hidden * members.Length;
 
-    public int Members => members.Length;
+    public SequenceFitOptions Options { get; }
 
     /// <summary>The softmax's learned inverse temperature, the members' mean.</summary>
     public float SimilarityScale => members.Average(towers =>
@@ -165,7 +171,7 @@ public sealed class SequenceScorer : IDisposable
     /// member runs the same schedule, stops after its epoch and keeps it; validation is then not measured.
     /// </summary>
     public SequenceEnsembleFit Fit(
-        IReadOnlyList<int[]> sequences, IReadOnlyList<(int[] History, int Target)> validation, SequenceFitOptions options, Action<string> log, IReadOnlyList<int>? stopAfterEpochs = null)
+        IReadOnlyList<int[]> sequences, IReadOnlyList<(int[] History, int Target)> validation, Action<string> log, IReadOnlyList<int>? stopAfterEpochs = null)
     {
         var baseNdcg = ValidationNdcg(validation);
         var reports = new List<SequenceFitReport>();
@@ -176,7 +182,8 @@ public sealed class SequenceScorer : IDisposable
                 log($"sequence scorer: member {m + 1} of {members.Length}");
             }
 
-            reports.Add(FitMember(members[m], sequences, validation, options with { Seed = options.Seed + m }, log, stopAfterEpochs?[m]));
+            var memberOptions = Options with { Seed = Options.Seed + m, MaxMinutes = Options.MaxMinutes / members.Length };
+            reports.Add(FitMember(members[m], sequences, validation, memberOptions, log, stopAfterEpochs?[m]));
         }
 
         var ndcg = ValidationNdcg(validation);

@@ -63,7 +63,7 @@ public static class EvaluateRankingVerb
         var fitUsers = order.Take(BlendFitCount(data)).Select(u => (data.Users[u].ValidHistory, data.Users[u].ValidTarget)).ToList();
         var output = new Dictionary<string, object> { ["dataset"] = data.Name };
 
-        var (scorer, fitOptions, fit) = scorerMode == "none" ? (null, null, null) : Scorer(data, scorerMode, options, output, maxMinutes);
+        var (scorer, fit) = scorerMode == "none" ? (null, null) : Scorer(data, scorerMode, options, output, maxMinutes);
         using var validationScorer = scorer;
         if (scorer is not null && options.Optional("scorer-fit-only", "false") == "true")
         {
@@ -81,10 +81,10 @@ public static class EvaluateRankingVerb
         // The test ranking reads everything before the test targets, the validation targets included: the index is
         // rebuilt from those histories, and a fine-tuned scorer is refitted on them for the epochs validation chose.
         var testIndex = SequenceReplay.Index(data, data.Users.Select(u => u.TestHistory).ToArray(), engine);
-        using var refitted = fit is not null && fit.KeptEpochs.Any(epoch => epoch > 0) ? Refit(data, scorer!, fitOptions!, fit.KeptEpochs, output) : null;
+        using var refitted = fit is not null && fit.KeptEpochs.Any(epoch => epoch > 0) ? Refit(data, scorer!, fit.KeptEpochs, output) : null;
         var testScorer = refitted ?? scorer;
         var testMatrix = refitted is null ? matrix : Matrix(refitted, scorerMode);
-        using var untrained = scorer is null ? null : new SequenceScorer(scorer.TextVectors, scorer.Hidden, torch.CPU);
+        using var untrained = scorer is null ? null : new SequenceScorer(scorer.TextVectors, scorer.Hidden, torch.CPU, SequenceFitOptions.ZeroShot);
         var plainModels = new List<(string Name, BlendModel Model)> { ("blend", blendWithout) };
         plainModels.AddRange(CandidateSource.All.Select(source => (source.Name, Alone(source.Feature))));
         var scorerModels = new List<(string Name, BlendModel Model)> { ("blend", blend) };
@@ -163,7 +163,7 @@ public static class EvaluateRankingVerb
     /// The scorer over the base encoder's vectors of the item texts; with `fine-tuned` it is trained on the training
     /// sequences, and the validation targets of users outside the blend's fit pick the epoch kept.
     /// </summary>
-    private static (SequenceScorer, SequenceFitOptions, SequenceEnsembleFit?) Scorer(SequenceDataset data, string scorerMode, CliArguments options, Dictionary<string, object> output, double maxMinutes)
+    private static (SequenceScorer, SequenceEnsembleFit?) Scorer(SequenceDataset data, string scorerMode, CliArguments options, Dictionary<string, object> output, double maxMinutes)
     {
         var started = Stopwatch.GetTimestamp();
         var (vectors, dimension) = TextVectorCache.Embed(data.ItemTexts!, options.Optional("vectors-cache", ""), options.Optional("data-dir", CliArguments.RepositoryDataDirectory()));
@@ -179,26 +179,25 @@ public static class EvaluateRankingVerb
             Members = options.Int("scorer-members", defaults.Members, 1, 16),
             MaxMinutes = Math.Min(20, maxMinutes * 0.25),
         };
-        // Untrained members are all the zero-shot scorer, so the base scorer needs only one.
-        var scorer = new SequenceScorer(vectors, dimension, torch.CPU, fitOptions.Dropout, fitOptions.ItemIds, fitOptions.Seed, scorerMode == "fine-tuned" ? fitOptions.Members : 1);
+        var scorer = new SequenceScorer(vectors, dimension, torch.CPU, scorerMode == "fine-tuned" ? fitOptions : SequenceFitOptions.ZeroShot);
         var order = LeaveOneOutEvaluation.DeterministicUserOrder(data.Users.Count);
         var validation = order.Skip(BlendFitCount(data)).Select(u => (data.Users[u].ValidHistory, data.Users[u].ValidTarget)).ToList();
         output["scorerBaseValidationNdcg@10"] = Math.Round(scorer.ValidationNdcg(validation), 4);
         if (scorerMode != "fine-tuned")
         {
-            return (scorer, fitOptions, null);
+            return (scorer, null);
         }
 
         output["scorerOptions"] = fitOptions;
-        var fit = scorer.Fit(data.Users.Select(u => u.Train).ToArray(), validation, fitOptions, Console.Error.WriteLine);
+        var fit = scorer.Fit(data.Users.Select(u => u.Train).ToArray(), validation, Console.Error.WriteLine);
         output["scorerFit"] = fit;
-        return (scorer, fitOptions, fit);
+        return (scorer, fit);
     }
 
-    private static SequenceScorer Refit(SequenceDataset data, SequenceScorer fitted, SequenceFitOptions fitOptions, IReadOnlyList<int> epochs, Dictionary<string, object> output)
+    private static SequenceScorer Refit(SequenceDataset data, SequenceScorer fitted, IReadOnlyList<int> epochs, Dictionary<string, object> output)
     {
-        var refitted = new SequenceScorer(fitted.TextVectors, fitted.Hidden, torch.CPU, fitOptions.Dropout, fitOptions.ItemIds, fitOptions.Seed, fitOptions.Members);
-        output["scorerRefit"] = refitted.Fit(data.Users.Select(u => u.TestHistory).ToArray(), [], fitOptions, Console.Error.WriteLine, stopAfterEpochs: epochs).Members;
+        var refitted = new SequenceScorer(fitted.TextVectors, fitted.Hidden, torch.CPU, fitted.Options);
+        output["scorerRefit"] = refitted.Fit(data.Users.Select(u => u.TestHistory).ToArray(), [], Console.Error.WriteLine, stopAfterEpochs: epochs).Members;
         return refitted;
     }
 
