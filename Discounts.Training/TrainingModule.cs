@@ -28,6 +28,7 @@ public static class TrainingModule
         services.AddSingleton<TrainingCancellations>();
         services.AddScoped<ScorerActivation>();
         services.AddScoped<FineTuneRunner>();
+        services.AddScoped<SequenceFineTune>();
         services.AddHostedService<ScorerStartup>();
         services.AddHostedService<ItemVectorRefresh>();
         return services;

@@ -56,6 +56,13 @@ public static class LogisticBlendFitter
             heldOut.Count, BlendRanking.Measure(heldOut, half.Weights).Ndcg, sourceNdcg, half.Name, chosen.Name, chosen.InnerHitRates));
     }
 
+    /// <summary>
+    /// The sign test every challenger must pass here, and a fine-tuned scorer against the serving one: counted user by
+    /// user, the challenger hits where the incumbent misses more often than the reverse by at least one standard error
+    /// of that difference and by at least <see cref="MinimumNetWins"/> users.
+    /// </summary>
+    public static bool ClearlyBetter(int wins, int losses) => wins - losses >= Math.Max(MinimumNetWins, Math.Sqrt(wins + losses));
+
     /// <summary>What <see cref="Select"/> chose: the weights refitted on every given group, and how each candidate did.</summary>
     public sealed record Selection(string Name, double[] Weights, double Intercept, IReadOnlyDictionary<string, double> InnerHitRates);
 
@@ -102,8 +109,7 @@ public static class LogisticBlendFitter
         {
             var wins = hits[c].Where((hit, g) => hit && !hits[single][g]).Count();
             var losses = hits[c].Where((hit, g) => !hit && hits[single][g]).Count();
-            var clearlyBetter = wins - losses >= Math.Max(MinimumNetWins, Math.Sqrt(wins + losses));
-            if (clearlyBetter && (scores[c].Hits > scores[best].Hits || (scores[c].Hits == scores[best].Hits && scores[c].Ndcg > scores[best].Ndcg)))
+            if (ClearlyBetter(wins, losses) && (scores[c].Hits > scores[best].Hits || (scores[c].Hits == scores[best].Hits && scores[c].Ndcg > scores[best].Ndcg)))
             {
                 best = c;
             }

@@ -1,7 +1,51 @@
+using Discounts.Core.Domain;
+
 namespace Discounts.Core.Scoring;
 
-/// <summary>Which registered model a snapshot serves; <see cref="ModelVersionId"/> is null for the base model.</summary>
-public sealed record ScorerVersion(long? ModelVersionId, string Name, string Sha256);
+/// <summary>
+/// Which registered model a snapshot serves; <see cref="ModelVersionId"/> is null for the base model. A version that
+/// <paramref name="ReadsHistory"/> embeds a user from their recent items, so its user vectors go stale with each new event.
+/// </summary>
+public sealed record ScorerVersion(long? ModelVersionId, string Name, string Sha256, bool ReadsHistory = false);
+
+/// <summary>
+/// A user as the scorer's user tower reads them: their profile text, their recent items and their recent texts
+/// (searches, reviews, chats), newest first. The two-tower model reads the profile text; the sequence scorer reads
+/// the items and texts, and the profile text only when it has neither.
+/// </summary>
+public sealed record ScorerUser(string Text, IReadOnlyList<long> RecentItemIds, IReadOnlyList<string>? RecentTexts = null)
+{
+    public static ScorerUser OfText(string text) => new(text, []);
+}
+
+/// <summary>Which of a user's events the sequence scorer reads, and learns to predict: the ones the blend counts as interest shown.</summary>
+public static class ScorerHistory
+{
+    /// <summary>The most recent items read; with <see cref="MaxTexts"/>, the sequence scorer's twenty places.</summary>
+    public const int MaxItems = 15;
+
+    public const int MaxTexts = 5;
+
+    public static readonly EventKind[] Kinds = [EventKind.Click, EventKind.Cart, EventKind.Purchase];
+
+    public static bool Counts(EventKind kind) => kind is EventKind.Click or EventKind.Cart or EventKind.Purchase;
+
+    /// <summary>The distinct items of counted events, newest first, from events given newest first; at most <see cref="MaxItems"/>.</summary>
+    public static long[] Recent(IEnumerable<(long ItemId, EventKind Kind)> newestFirst)
+    {
+        var items = new List<long>(MaxItems);
+        foreach (var (itemId, kind) in newestFirst)
+        {
+            if (Counts(kind) && !items.Contains(itemId))
+            {
+                items.Add(itemId);
+                if (items.Count == MaxItems) break;
+            }
+        }
+
+        return [.. items];
+    }
+}
 
 /// <summary>One (user, item) pair to score: the user as profile text, the item by its database id.</summary>
 public sealed record ScoringPair(string UserText, long ItemId);
@@ -26,7 +70,7 @@ public interface IScorer
 
     ScoredBatch Score(IReadOnlyList<ScoringPair> pairs);
 
-    EmbeddedBatch EmbedUsers(IReadOnlyList<string> userTexts);
+    EmbeddedBatch EmbedUsers(IReadOnlyList<ScorerUser> users);
 
     /// <summary>Item vectors by database id; an unknown id is an <see cref="ArgumentException"/>.</summary>
     EmbeddedBatch EmbedItems(IReadOnlyList<long> itemIds);

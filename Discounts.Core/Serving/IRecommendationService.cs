@@ -20,10 +20,12 @@ public interface IRecommendationService
     Task FlushImpressionsAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// The scorer's embedding of a user's profile text, computed once per profile version and model version, off the
-    /// caller's thread: null until it is ready (the first call queues it).
+    /// The scorer's embedding of a user (their profile text, and their recent items for a version that reads them),
+    /// computed once per profile version, model version and, for such a version, newest event
+    /// (<paramref name="lastEventId"/>; null takes the newest vector known), off the caller's thread: null until it is
+    /// ready (the first call queues it).
     /// </summary>
-    float[]? UserVector(long userId, int profileVersion, string profileText, ScorerVersion version);
+    float[]? UserVector(long userId, int profileVersion, string profileText, ScorerVersion version, long? lastEventId = null);
 
     /// <summary>Serves <paramref name="model"/> from now on.</summary>
     void UseBlend(BlendModel model, DateTime fittedAt);

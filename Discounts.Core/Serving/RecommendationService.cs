@@ -77,7 +77,7 @@ public sealed partial class RecommendationService(
         var version = scorer.ActiveVersion;
         var blendModel = BlendFor(version?.Name ?? "none");
         var stamp = new RankingStamp(
-            user.ProfileVersion, user.Events, user.LastEventId, index, version, blendModel.Version, HasUserVector(user.Id, user.ProfileVersion, version));
+            user.ProfileVersion, user.Events, user.LastEventId, index, version, blendModel.Version, HasUserVector(user.Id, user.ProfileVersion, version, user.LastEventId));
         var ranking = cache.Get(user.Id, count, stamp);
         phase = RecordPhase(ranking is null ? "load" : "cached", phase);
         if (ranking is not null)
@@ -102,7 +102,7 @@ public sealed partial class RecommendationService(
         var version = stamp.Scorer;
         var events = await reads.HistoryAsync(userId, cancellationToken);
         var itemMatrix = Matrix(index);
-        var profile = await ProfileCandidatesAsync(userId, stamp.ProfileVersion, index, itemMatrix, version, reads.ProfileAsync, cancellationToken);
+        var profile = await ProfileCandidatesAsync(userId, stamp.ProfileVersion, stamp.LastEventId, index, itemMatrix, version, reads.ProfileAsync, cancellationToken);
         phase = RecordPhase("load", phase);
 
         var history = new List<int>(events.Count);
@@ -264,21 +264,22 @@ public sealed partial class RecommendationService(
         }
     }
 
-    private bool HasUserVector(long userId, int? profileVersion, ScorerVersion? version) =>
-        users.TryGetValue(userId, out var cached) && cached.ProfileVersion == profileVersion && cached.Version == version && cached.Vector is not null;
+    private bool HasUserVector(long userId, int? profileVersion, ScorerVersion? version, long? lastEventId) =>
+        users.TryGetValue(userId, out var cached) && cached.Vector is not null && profileVersion is { } current && cached.IsFor(current, version, lastEventId);
 
     /// <summary>
-    /// The scorer's embedding of a user's profile text, computed once per profile version and model version. Null
-    /// until it is known: the encoder runs on a background thread, never on the request that first asks.
+    /// The scorer's embedding of a user, computed once per profile version and model version, and for a version that
+    /// reads the user's recent items once per newest event too (<paramref name="lastEventId"/>; null takes the newest
+    /// vector known). Null until it is known: the encoder runs on a background thread, never on the request that first asks.
     /// </summary>
-    public float[]? UserVector(long userId, int profileVersion, string profileText, ScorerVersion version)
+    public float[]? UserVector(long userId, int profileVersion, string profileText, ScorerVersion version, long? lastEventId = null)
     {
-        if (profileText.Length == 0)
+        if (profileText.Length == 0 && !version.ReadsHistory)
         {
             return null;
         }
 
-        if (users.TryGetValue(userId, out var cached) && cached.ProfileVersion == profileVersion && cached.Version == version && cached.Vector is { } known)
+        if (users.TryGetValue(userId, out var cached) && cached.IsFor(profileVersion, version, lastEventId) && cached.Vector is { } known)
         {
             return known;
         }
@@ -286,7 +287,7 @@ public sealed partial class RecommendationService(
         // A pass of the encoder costs tens of milliseconds on two cores, more than the rest of a quote many times over.
         if (queuedUsers.TryAdd(userId, 0))
         {
-            if (!userVectorQueue.Writer.TryWrite(new QueuedUser(userId, profileVersion, profileText, version))) queuedUsers.TryRemove(userId, out _);
+            if (!userVectorQueue.Writer.TryWrite(new QueuedUser(userId, profileVersion, profileText, version, lastEventId))) queuedUsers.TryRemove(userId, out _);
             if (Interlocked.Exchange(ref embedderStarted, 1) == 0) new Thread(EmbedQueuedUsers) { IsBackground = true, Name = "user vector embedder" }.Start();
         }
 
@@ -303,10 +304,15 @@ public sealed partial class RecommendationService(
             while (batch.Count < UserVectorBatch && reader.TryRead(out var queued)) batch.Add(queued);
             try
             {
-                var embedded = scorer.EmbedUsers(batch.Select(q => q.ProfileText).ToList());
+                var inputs = batch.Select(queued => queued.Version.ReadsHistory ? RecentActivity(queued).GetAwaiter().GetResult() : ScorerUser.OfText(queued.ProfileText)).ToList();
+
+                var embedded = scorer.EmbedUsers(inputs);
                 for (var i = 0; i < batch.Count; i++)
                 {
-                    if (embedded.Version == batch[i].Version) Remember(batch[i].UserId, new CachedUser(batch[i].ProfileVersion, embedded.Version, embedded.Vectors[i], null));
+                    if (embedded.Version == batch[i].Version)
+                    {
+                        Remember(batch[i].UserId, new CachedUser(batch[i].ProfileVersion, embedded.Version, embedded.Vectors[i], null, batch[i].LastEventId));
+                    }
                 }
             }
             catch (Exception error)
@@ -320,6 +326,17 @@ public sealed partial class RecommendationService(
         }
     }
 
+    /// <summary>A user as a scorer that reads the history sees them now: their recent items (the ranking's history read) and newest texts.</summary>
+    private async Task<ScorerUser> RecentActivity(QueuedUser queued)
+    {
+        var events = await reads.HistoryAsync(queued.UserId, CancellationToken.None);
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var texts = await db.UserTexts.AsNoTracking().Where(t => t.UserId == queued.UserId)
+            .OrderByDescending(t => t.OccurredAt).ThenByDescending(t => t.Id).Take(ScorerHistory.MaxTexts).Select(t => t.Text).ToListAsync();
+        return new ScorerUser(queued.ProfileText, ScorerHistory.Recent(events.Select(e => (e.ItemId, e.Kind))), texts);
+    }
+
     /// <summary>
     /// What the user's profile proposes (content and nearest items, with its embedding), computed once per profile
     /// version, catalogue (the index's items part, which survives rebuilds for new events) and scorer matrix. A
@@ -328,7 +345,7 @@ public sealed partial class RecommendationService(
     /// version is the one the request's stamp read (null when the user has no profile, so none is read).
     /// </summary>
     public async ValueTask<ProfileCandidates> ProfileCandidatesAsync(
-        long userId, int? profileVersion, CatalogueIndex forIndex, ItemMatrix? itemMatrix, ScorerVersion? version,
+        long userId, int? profileVersion, long? lastEventId, CatalogueIndex forIndex, ItemMatrix? itemMatrix, ScorerVersion? version,
         Func<long, CancellationToken, Task<UserProfileRow?>> readProfile, CancellationToken cancellationToken)
     {
         if (profileVersion is null)
@@ -336,8 +353,8 @@ public sealed partial class RecommendationService(
             return ProfileCandidates.None;
         }
 
-        if (users.TryGetValue(userId, out var cached) && cached.ProfileVersion == profileVersion && cached.Picks is { } picks
-            && picks.Catalogue == forIndex.Catalogue && picks.Matrix == itemMatrix && cached.Version == version)
+        if (users.TryGetValue(userId, out var cached) && cached.IsFor(profileVersion.Value, version, lastEventId) && cached.Picks is { } picks
+            && picks.Catalogue == forIndex.Catalogue && picks.Matrix == itemMatrix)
         {
             Interlocked.Increment(ref profileHits);
             profileLookups.Add(1, new KeyValuePair<string, object?>("result", "hit"));
@@ -352,13 +369,13 @@ public sealed partial class RecommendationService(
             return ProfileCandidates.None;
         }
 
-        var vector = version is null ? null : UserVector(userId, profile.Version, profile.ProfileText, version);
+        var vector = version is null ? null : UserVector(userId, profile.Version, profile.ProfileText, version, lastEventId);
         var candidates = CandidateGenerator.FromProfile(
             forIndex, ProfileJson.Interests(profile.KeywordsJson, profile.TopicsJson), vector, itemMatrix, options.Value.CandidatesPerSource);
         // Without the vector of this very version (swapped mid-request) the picks lack the nearest items: not kept.
-        if (version is null || vector is not null || profile.ProfileText.Length == 0)
+        if (version is null || vector is not null || (profile.ProfileText.Length == 0 && !version.ReadsHistory))
         {
-            Remember(userId, new CachedUser(profile.Version, version, vector, new CachedPicks(forIndex.Catalogue, itemMatrix, candidates)));
+            Remember(userId, new CachedUser(profile.Version, version, vector, new CachedPicks(forIndex.Catalogue, itemMatrix, candidates), lastEventId));
         }
 
         return candidates;
@@ -409,9 +426,14 @@ public sealed partial class RecommendationService(
     private sealed record MatrixForCatalogue(ItemMatrix Matrix, CatalogueItems Catalogue);
 
     /// <summary>One user's profile-derived serving state; <paramref name="Picks"/> is null when only the vector was asked for.</summary>
-    private sealed record QueuedUser(long UserId, int ProfileVersion, string ProfileText, ScorerVersion Version);
+    private sealed record QueuedUser(long UserId, int ProfileVersion, string ProfileText, ScorerVersion Version, long? LastEventId);
 
-    private sealed record CachedUser(int ProfileVersion, ScorerVersion? Version, float[]? Vector, CachedPicks? Picks);
+    /// <param name="LastEventId">The user's newest event when the vector was asked for; it matters only to a version that reads the history.</param>
+    private sealed record CachedUser(int ProfileVersion, ScorerVersion? Version, float[]? Vector, CachedPicks? Picks, long? LastEventId)
+    {
+        public bool IsFor(int profileVersion, ScorerVersion? version, long? lastEventId) =>
+            ProfileVersion == profileVersion && Version == version && (version?.ReadsHistory != true || lastEventId is null || LastEventId == lastEventId);
+    }
 
     private sealed record CachedPicks(CatalogueItems Catalogue, ItemMatrix? Matrix, ProfileCandidates Candidates);
 

@@ -195,7 +195,7 @@ public sealed class ItemEmbeddingStoreTests
         using var host = new ScorerHost();
         var (scorer, sha) = models.CreateBase(dropout: 0);
         host.Publish(ScorerSnapshot.Build(scorer, catalogue, new ScorerVersion(1, "v1", sha), MaxLength));
-        var user = host.EmbedUsers(["buys shoes. love running"]);
+        var user = host.EmbedUsers([ScorerUser.OfText("buys shoes. love running")]);
         var ids = new long[] { 3, 11, 12 };
         var before = host.ScoreUserVector(user.Version, user.Vectors[0], ids)!.Probabilities;
         var edited = catalogue.Select(i => i.Id == 3 ? i with { Text = "item 3. now a kettle" } : i)
@@ -257,7 +257,7 @@ public sealed class ItemEmbeddingStoreTests
                 added = item.Id;
             }
 
-            var user = host.EmbedUsers(["buys books"]);
+            var user = host.EmbedUsers([ScorerUser.OfText("buys books")]);
             var options = Options.Create(new FineTuneOptions { ScorerBase = ScorerBase.Tiny, ServingItemRefreshSeconds = 1, ServingMaxSequenceLength = MaxLength });
             using var refresh = new ItemVectorRefresh(services.GetRequiredService<IServiceScopeFactory>(), host, options,
                 Microsoft.Extensions.Logging.Abstractions.NullLogger<ItemVectorRefresh>.Instance);

@@ -159,7 +159,7 @@ public sealed class ScorerHostTests
         using var host = new ScorerHost();
         host.Publish(Variant(1));
         var ids = Catalogue.Take(12).Select(i => i.Id).ToList();
-        var embedded = host.EmbedUsers([Users[0]]);
+        var embedded = host.EmbedUsers([ScorerUser.OfText(Users[0])]);
 
         var managed = host.ScoreUserVector(embedded.Version, embedded.Vectors[0], [.. ids, 999_999])!;
         var torch = host.Score(ids.Select(id => new ScoringPair(Users[0], id)).ToList());

@@ -121,6 +121,52 @@ public sealed class SequenceScorerTests
     }
 
     [Test]
+    public void Load_WhenTheCatalogueWasReorderedAndGainedAnItem_ScoresAsSavedAndReadsTheNewItemByItsText()
+    {
+        var (texts, sequences, validation) = Chain();
+        using var fitted = new SequenceScorer(texts, Hidden, CPU, SequenceFitOptions.ZeroShot with { ItemIds = true, Epochs = 3, BatchSize = 64, UniformNegatives = 16 });
+        fitted.Fit(sequences, validation, _ => { });
+        var ids = Enumerable.Range(0, Items).Select(i => 1_000L + i).ToList();
+        var path = Path.Combine(Path.GetTempPath(), $"sequence-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            fitted.Save(path, ids, (4.0, -1.5));
+
+            // Now the catalogue lists the items backwards, with a new one (another text vector) first.
+            var newText = Enumerable.Range(0, Hidden).Select(d => (float)Math.Cos(d)).ToArray();
+            var order = Enumerable.Range(0, Items).Reverse().ToList();
+            var current = new List<long> { 5_000 }.Concat(order.Select(i => ids[i])).ToList();
+            var currentTexts = newText.Concat(order.SelectMany(i => texts.AsSpan(i * Hidden, Hidden).ToArray())).ToArray();
+            var (loaded, calibration, trained) = SequenceScorer.Load(path, currentTexts, current, CPU);
+            using var _ = loaded;
+
+            var before = fitted.ItemVectors();
+            var after = loaded.ItemVectors();
+            var history = new[] { 3, 4, 5 };
+            var userBefore = fitted.UserVectors([history]);
+            var userAfter = loaded.UserVectors([history.Select(i => current.IndexOf(ids[i])).ToArray()]);
+            Assert.Multiple(() =>
+            {
+                Assert.That(calibration, Is.EqualTo((4.0, -1.5)));
+                Assert.That(trained, Is.EqualTo(ids));
+                foreach (var i in new[] { 0, 7, 39 })
+                {
+                    var row = current.IndexOf(ids[i]);
+                    Assert.That(after.AsSpan(row * Hidden, Hidden).ToArray(), Is.EqualTo(before.AsSpan(i * Hidden, Hidden).ToArray()).Within(1e-5f), $"item {i} keeps its vector");
+                }
+
+                Assert.That(after.AsSpan(0, Hidden).ToArray(), Is.EqualTo(loaded.ItemVectorsOfTexts(newText, [SequenceTowers.TextOnly])).Within(1e-5f),
+                    "the new item is read by its text alone");
+                Assert.That(userAfter, Is.EqualTo(userBefore).Within(1e-5f), "a history reads the same items in the new rows");
+            });
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
     public void UserVectors_WhenTheUntrainedTowersReadAHistory_AreTheRecencyWeightedMeanOfItsTextVectors()
     {
         var (texts, _, _) = Chain();

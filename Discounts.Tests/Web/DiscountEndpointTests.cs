@@ -73,7 +73,7 @@ public sealed class DiscountEndpointTests
         var version = scorer.ActiveVersion!;
         // What the serving scorer says for the same user and items, computed here independently of the quote.
         var profileText = await TestHost.ReadAsync(db => db.Profiles.Where(p => p.User!.ExternalId == "user-00077").Select(p => p.ProfileText).SingleAsync());
-        var vector = scorer.EmbedUsers([profileText]).Vectors[0];
+        var vector = scorer.EmbedUsers([ScorerUser.OfText(profileText)]).Vectors[0];
         var expected = scorer.ScoreUserVector(version, vector, stored.Select(o => o.ItemId).ToList())!.Probabilities;
         Assert.Multiple(() =>
         {

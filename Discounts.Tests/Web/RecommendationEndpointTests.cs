@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Discounts.Core.Data;
 using Discounts.Core.Domain;
 using Discounts.Core.Recommending;
+using Discounts.Core.Scoring;
 using Discounts.Core.Serving;
 using Discounts.Web.Features.Recommendations;
 using Discounts.Web.Features.Users;
@@ -114,7 +115,7 @@ public sealed class RecommendationEndpointTests
         });
         var history = events.AsEnumerable().Reverse().Select(e => index.RowOf(e.ItemId)).OfType<int>().ToList();
         var bought = events.Where(e => e.Kind == EventKind.Purchase).Select(e => index.RowOf(e.ItemId)).OfType<int>().ToHashSet();
-        var vector = version is null ? null : scorer.EmbedUsers([profile.ProfileText]).Vectors[0];
+        var vector = version is null ? null : scorer.EmbedUsers([ScorerUser.OfText(profile.ProfileText)]).Vectors[0];
         var profileCandidates = CandidateGenerator.FromProfile(
             index, Discounts.Core.Profiling.ProfileJson.Interests(profile.KeywordsJson, profile.TopicsJson), vector, recommender.Matrix(index), Options.CandidatesPerSource);
         var user = new UserContext(history, bought, profileCandidates);

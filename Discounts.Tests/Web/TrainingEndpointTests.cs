@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Discounts.Core.Data;
 using Discounts.Core.Scoring;
+using Discounts.Core.Serving;
+using Discounts.Core.Domain;
 using Discounts.Training.FineTuning;
 using Discounts.Training.Scorer;
 using Discounts.Web.Infrastructure;
@@ -61,6 +63,156 @@ public sealed class TrainingEndpointTests
     }
 
     [Test]
+    public async Task StartTrainingRun_WhenSequenceScorerTrains_ServesAVersionThatReadsTheUsersRecentItems()
+    {
+        using var client = TestHost.Client(ApiRole.Scientist);
+        await WaitUntilIdleAsync(client);
+
+        var response = await client.PostAsJsonAsync("/api/training/runs", new
+        {
+            model = "sequence", forcePromote = true,
+            sequence = new { epochs = 2, members = 2, batchSize = 128, uniformNegatives = 64, maxMinutes = 3.0 },
+        });
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await response.Content.ReadAsStringAsync());
+        var runId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+
+        var run = await WaitForEndAsync(client, runId);
+        var metrics = run.GetProperty("metrics");
+        var curve = (await client.GetFromJsonAsync<JsonElement>($"/api/training/runs/{runId}/metrics")).GetProperty("epochs").EnumerateArray().ToList();
+        var registered = (await client.GetFromJsonAsync<JsonElement>("/api/models")).GetProperty("models").EnumerateArray()
+            .Single(m => m.TryGetProperty("trainingRunId", out var id) && id.ValueKind == JsonValueKind.Number && id.GetInt64() == runId);
+        var scorer = TestHost.Factory.Services.GetRequiredService<IScorer>();
+        TestContext.Out.WriteLine($"metrics {metrics}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.GetProperty("status").GetString(), Is.EqualTo("succeeded"), run.ToString());
+            Assert.That(curve, Has.Count.EqualTo(4), "a validation NDCG@10 per member and epoch");
+            Assert.That(metrics.GetProperty("fineTuned").GetProperty("rankingUsers").GetInt32(), Is.GreaterThan(0));
+            Assert.That(metrics.GetProperty("base").GetProperty("rankingUsers").GetInt32(),
+                Is.EqualTo(metrics.GetProperty("fineTuned").GetProperty("rankingUsers").GetInt32()), "base and fine-tuned are judged on the same users");
+            Assert.That(metrics.GetProperty("promotionNote").GetString(), Does.Contain("sign test"));
+            Assert.That(metrics.GetProperty("promoted").GetBoolean(), Is.True);
+            Assert.That(registered.GetProperty("status").GetString(), Is.EqualTo("active"));
+            Assert.That(scorer.ActiveVersion?.ModelVersionId, Is.EqualTo(registered.GetProperty("id").GetInt64()));
+            Assert.That(scorer.ActiveVersion?.ReadsHistory, Is.True);
+        });
+
+        var items = scorer.EmbedCatalogue().ItemIds;
+        var users = scorer.EmbedUsers([new ScorerUser("", [items[0], items[1]]), new ScorerUser("", [items[2], items[3]]), new ScorerUser("", [items[1], items[0]])]);
+        var probabilities = scorer.ScoreUserVector(users.Version, users.Vectors[0], items.Take(50).ToList())!.Probabilities;
+        Assert.Multiple(() =>
+        {
+            Assert.That(users.Vectors[0], Is.Not.EqualTo(users.Vectors[1]), "other recent items, another user vector");
+            Assert.That(users.Vectors[0], Is.Not.EqualTo(users.Vectors[2]), "the newest item leads");
+            Assert.That(probabilities, Has.All.InRange(0f, 1f));
+            Assert.That(probabilities.Distinct().Count(), Is.GreaterThan(1));
+        });
+
+        // The recommender's user vector for this version is keyed by the user's newest event as well as their profile.
+        var recommendations = TestHost.Factory.Services.GetRequiredService<IRecommendationService>();
+        await using (var scope = TestHost.Factory.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+            var profile = await db.Profiles.AsNoTracking().Where(p => p.ProfileText != "" && db.Events.Any(e => e.UserId == p.UserId && e.Kind == EventKind.Click))
+                .OrderBy(p => p.UserId).FirstAsync();
+            var lastEvent = await db.Events.Where(e => e.UserId == profile.UserId).MaxAsync(e => e.Id);
+            var history = await db.Events.Where(e => e.UserId == profile.UserId).OrderByDescending(e => e.OccurredAt).Select(e => new { e.ItemId, e.Kind }).ToListAsync();
+            var texts = await db.UserTexts.Where(t => t.UserId == profile.UserId).OrderByDescending(t => t.OccurredAt).ThenByDescending(t => t.Id)
+                .Take(ScorerHistory.MaxTexts).Select(t => t.Text).ToListAsync();
+            var version = scorer.ActiveVersion!;
+            float[]? vector = null;
+            var deadline = DateTime.UtcNow + RunTimeout;
+            while ((vector = recommendations.UserVector(profile.UserId, profile.Version, profile.ProfileText, version, lastEvent)) is null)
+            {
+                Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the user's vector was never embedded");
+                await Task.Delay(50);
+            }
+
+            var expected = scorer.EmbedUsers([new ScorerUser(profile.ProfileText, ScorerHistory.Recent(history.Select(e => (e.ItemId, e.Kind))), texts)]).Vectors[0];
+            Assert.Multiple(() =>
+            {
+                Assert.That(vector, Is.EqualTo(expected).Within(1e-5f), "read from the user's recent items and texts");
+                Assert.That(recommendations.UserVector(profile.UserId, profile.Version, profile.ProfileText, version, lastEvent + 1_000_000), Is.Null,
+                    "after a newer event the cached vector is stale");
+                Assert.That(recommendations.UserVector(profile.UserId, profile.Version, profile.ProfileText, version), Is.Not.Null,
+                    "a quote takes the newest vector known");
+            });
+        }
+
+        // The same run again (same seed, same data) learns the model that serves: not clearly better, so not promoted.
+        var again = await client.PostAsJsonAsync("/api/training/runs", new
+        {
+            model = "sequence", sequence = new { epochs = 2, members = 2, batchSize = 128, uniformNegatives = 64, maxMinutes = 3.0 },
+        });
+        Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await again.Content.ReadAsStringAsync());
+        var secondId = (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        var second = (await WaitForEndAsync(client, secondId)).GetProperty("metrics");
+        var candidate = (await client.GetFromJsonAsync<JsonElement>("/api/models")).GetProperty("models").EnumerateArray()
+            .Single(m => m.TryGetProperty("trainingRunId", out var id) && id.ValueKind == JsonValueKind.Number && id.GetInt64() == secondId);
+        TestContext.Out.WriteLine($"second run {second}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(second.GetProperty("active").GetProperty("rankingUsers").GetInt32(), Is.GreaterThan(0), "judged against the serving version");
+            Assert.That(second.GetProperty("promoted").GetBoolean(), Is.False);
+            Assert.That(second.GetProperty("promotionNote").GetString(), Does.Contain("stays a candidate"));
+            Assert.That(candidate.GetProperty("status").GetString(), Is.EqualTo("candidate"));
+            Assert.That(scorer.ActiveVersion?.ModelVersionId, Is.EqualTo(registered.GetProperty("id").GetInt64()), "the first version still serves");
+        });
+    }
+
+    [Test]
+    public async Task SequenceShopData_WhenLoaded_NoEventOrTextAfterAChoiceReachesItsHistory()
+    {
+        await using var scope = TestHost.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DiscountsDbContext>();
+        var data = await SequenceShopData.LoadAsync(db, validationDays: 30, maxValidationUsers: 100, seed: 3, CancellationToken.None);
+        var cutoff = data.Snapshot.ValidationFrom;
+        var chosen = (await db.Events.Where(e => ScorerHistory.Kinds.Contains(e.Kind)).Select(e => new { e.UserId, e.ItemId, e.OccurredAt }).ToListAsync())
+            .GroupBy(e => (e.UserId, e.ItemId)).ToDictionary(g => g.Key, g => g.Min(e => e.OccurredAt));
+        var texts = await db.UserTexts.Select(t => new { t.UserId, t.Text, t.OccurredAt }).ToListAsync();
+        var earlier = texts.Where(t => t.OccurredAt <= cutoff).Select(t => (t.UserId, t.Text)).ToHashSet();
+        // A text also written before the cut-off may rightly be read; only words first written after it must not.
+        var laterTexts = texts.Where(t => t.OccurredAt > cutoff && !earlier.Contains((t.UserId, t.Text))).ToList();
+        var items = data.Items.Count;
+
+        Assert.That(data.Examples, Is.Not.Empty);
+        Assert.That(data.Examples.Any(e => e.History.Any(row => row >= items)), Is.True, "histories hold users' texts");
+        Assert.That(data.Validation, Is.Not.Empty);
+        Assert.Multiple(() =>
+        {
+            foreach (var example in data.Examples)
+            {
+                Assert.That(example.ChosenAt, Is.LessThanOrEqualTo(cutoff), "no training choice after the cut-off");
+                foreach (var row in example.History)
+                {
+                    if (row >= items)
+                    {
+                        var text = data.UserTexts[row - items];
+                        Assert.That(text.UserId, Is.EqualTo(example.UserId), "only the user's own texts");
+                        Assert.That(text.OccurredAt, Is.LessThan(example.ChosenAt), "a text written after the choice it explains");
+                    }
+                    else
+                    {
+                        Assert.That(chosen[(example.UserId, data.Items[row].Id)], Is.LessThan(example.ChosenAt), "an item first chosen after the choice it explains");
+                    }
+                }
+            }
+
+            foreach (var choice in data.Validation)
+            {
+                Assert.That(choice.History.All(id => chosen[(choice.UserId, id)] <= cutoff), Is.True, $"user {choice.UserId}: history only from before the cut-off");
+                Assert.That(chosen[(choice.UserId, choice.Target)], Is.GreaterThan(cutoff), "the target is first chosen after the cut-off");
+                foreach (var text in laterTexts.Where(t => t.UserId == choice.UserId))
+                {
+                    Assert.That(choice.Input.RecentTexts, Does.Not.Contain(text.Text), "a text written after the cut-off");
+                    if (text.Text.Length > 20) Assert.That(choice.Input.Text, Does.Not.Contain(text.Text));
+                }
+            }
+        });
+    }
+
+    [Test]
     public async Task TrainingData_WhenLoadedTwiceWithOneSeed_HasTheSameExampleHash()
     {
         await using var scope = TestHost.Factory.Services.CreateAsyncScope();
@@ -115,6 +267,15 @@ public sealed class TrainingEndpointTests
         var response = await client.PostAsJsonAsync("/api/training/runs", new { epochs = 0, learningRate = -1.0 });
         var problem = await response.AssertFieldErrorAsync("epochs");
         Assert.That(problem.GetProperty("errors").TryGetProperty("learningRate", out _), Is.True, problem.ToString());
+
+        var sequence = await client.PostAsJsonAsync("/api/training/runs", new { model = "sequence", sequence = new { members = 0, learningRate = -1.0, maxMinutes = 0 } });
+        var sequenceProblem = await sequence.AssertFieldErrorAsync("sequence.members");
+        Assert.That(sequenceProblem.GetProperty("errors").TryGetProperty("sequence.learningRate", out _), Is.True, sequenceProblem.ToString());
+        Assert.That(sequenceProblem.GetProperty("errors").TryGetProperty("sequence.maxMinutes", out _), Is.True, sequenceProblem.ToString());
+
+        var unknownModel = await client.PostAsJsonAsync("/api/training/runs", new { model = "gpt" });
+        var modelProblem = await unknownModel.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.That(modelProblem.ToString(), Does.Contain("model"), "the problem names the field");
     }
 
     [Test]

@@ -35,7 +35,17 @@ public sealed record FineTuneOutcome(
     double TrainSeconds,
     double StepsPerSecond,
     double? SwapMilliseconds,
-    string? ActiveUnreadable = null);
+    string? ActiveUnreadable = null)
+{
+    /// <summary>Why the version was or was not activated, in words for the run page.</summary>
+    public string? PromotionNote { get; init; }
+
+    /// <summary>A sequence run's training steps' matmul rate as a share of the machine's float32 matmul rate, measured in the same run.</summary>
+    public double? MatmulShare { get; init; }
+
+    /// <summary>A sequence run's history positions per second of training step, none of them padding.</summary>
+    public double? HistoryPositionsPerSecond { get; init; }
+}
 
 /// <summary>
 /// Executes one queued TrainingRun: reads the data, fine-tunes the two-tower scorer, records loss points and
@@ -48,11 +58,16 @@ public sealed partial class FineTuneRunner(
     ScorerActivation activation,
     TrainingCancellations cancellations,
     TimeProvider clock,
-    ILogger<FineTuneRunner> logger)
+    ILogger<FineTuneRunner> logger,
+    SequenceFineTune? sequence = null)
 {
     public const string PromotionMetric = "hitRate10";
 
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    /// <summary>Runs' stored JSON; enums by name (<c>"model": "sequence"</c>), numbers still read.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
 
     public async Task RunAsync(long runId, IProgress<FineTuneProgress>? progress, CancellationToken jobToken)
     {
@@ -65,7 +80,7 @@ public sealed partial class FineTuneRunner(
         run.StartedAt = clock.GetUtcNow().UtcDateTime;
         run.StartedFromModelVersionId = host.ActiveVersion?.ModelVersionId;
         await db.SaveChangesAsync(CancellationToken.None);
-        LogStarted(logger, runId, hp.Epochs, hp.MaxExamplesPerEpoch);
+        LogStarted(logger, runId, hp.Model, hp.Epochs, hp.MaxExamplesPerEpoch);
         try
         {
             var outcome = await TrainAsync(run, hp, progress, token);
@@ -94,6 +109,11 @@ public sealed partial class FineTuneRunner(
 
     private async Task<FineTuneOutcome> TrainAsync(TrainingRun run, FineTuneHyperparameters hp, IProgress<FineTuneProgress>? progress, CancellationToken token)
     {
+        if (hp.Model == ScorerKind.Sequence)
+        {
+            return await (sequence ?? throw new InvalidOperationException("Sequence runs are not set up in this host.")).TrainAsync(run, hp, progress, token);
+        }
+
         var data = await TrainingData.LoadAsync(db, hp, token);
         run.DatasetSnapshotJson = JsonSerializer.Serialize(data.Snapshot, Json);
         await db.SaveChangesAsync(CancellationToken.None);
@@ -303,8 +323,8 @@ public sealed partial class FineTuneRunner(
         return loss.item<float>();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Fine-tune run {RunId} started: {Epochs} epoch(s), up to {Examples} examples each")]
-    private static partial void LogStarted(ILogger logger, long runId, int epochs, int examples);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Fine-tune run {RunId} started: the {Model} scorer; two-tower settings {Epochs} epoch(s), up to {Examples} examples each")]
+    private static partial void LogStarted(ILogger logger, long runId, ScorerKind model, int epochs, int examples);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Fine-tune run {RunId} resumes without optimiser state: its checkpoint has none")]
     private static partial void LogOptimizerStateMissing(ILogger logger, long runId);

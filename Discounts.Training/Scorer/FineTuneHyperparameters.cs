@@ -1,11 +1,26 @@
 namespace Discounts.Training.Scorer;
 
+/// <summary>Which scorer a fine-tuning run trains.</summary>
+public enum ScorerKind
+{
+    /// <summary>The BERT two-tower model on (profile text, item text) pairs, the encoder's top layers fine-tuned.</summary>
+    TwoTower,
+
+    /// <summary>The sequence-aware towers over the pretrained encoder's item vectors, on what users chose next (<see cref="SequenceScorer"/>).</summary>
+    Sequence,
+}
+
 /// <summary>
 /// What a fine-tuning run is asked to do. The defaults finish in a few minutes on two CPU cores for the demo shop:
 /// short sequences, a capped number of examples per epoch, frozen embeddings.
 /// </summary>
 public sealed record FineTuneHyperparameters
 {
+    public ScorerKind Model { get; init; } = ScorerKind.TwoTower;
+
+    /// <summary>How a <see cref="ScorerKind.Sequence"/> run builds and trains its towers; its defaults when left out. The other fields are the two-tower model's.</summary>
+    public SequenceFitOptions? Sequence { get; init; }
+
     public int Epochs { get; init; } = 1;
     public int BatchSize { get; init; } = 16;
     public double LearningRate { get; init; } = 3e-5;

@@ -95,7 +95,7 @@ public sealed class ScorerModels(IOptions<FineTuneOptions> options, IOptions<Tra
         try
         {
             // An absolute path (older rows, files registered by hand) stays as it is.
-            LoadWeightsInto(scorer.Model, Path.Combine(paths.Models, weightsPath), expectedSha256);
+            LoadWeightsInto(scorer.Model, FullPath(weightsPath), expectedSha256);
             scorer.Model.eval();
             return scorer;
         }
@@ -106,12 +106,21 @@ public sealed class ScorerModels(IOptions<FineTuneOptions> options, IOptions<Tra
         }
     }
 
-    /// <summary>Checks the file's sha256, then loads it strictly into <paramref name="model"/>.</summary>
-    public static void LoadWeightsInto(TwoTowerModel model, string weightsPath, string expectedSha256)
+    /// <summary>A registry path as a file path here (an absolute one, from older rows or registered by hand, stays as it is).</summary>
+    public string FullPath(string weightsPath) => Path.Combine(paths.Models, weightsPath);
+
+    /// <summary>Throws <see cref="InvalidDataException"/> unless the file's sha256 is the registry's.</summary>
+    public static void VerifySha256(string weightsPath, string expectedSha256)
     {
         var actual = HuggingFaceBertFolder.Sha256Of(weightsPath);
         if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
             throw new InvalidDataException($"The weights file {Path.GetFileName(weightsPath)} has sha256 {actual}, the registry expects {expectedSha256}.");
+    }
+
+    /// <summary>Checks the file's sha256, then loads it strictly into <paramref name="model"/>.</summary>
+    public static void LoadWeightsInto(TwoTowerModel model, string weightsPath, string expectedSha256)
+    {
+        VerifySha256(weightsPath, expectedSha256);
         var checkpoint = Safetensors.LoadStateDict(weightsPath);
         try
         {
@@ -129,6 +138,10 @@ public sealed class ScorerModels(IOptions<FineTuneOptions> options, IOptions<Tra
     /// half-written file under the final name. Returns the file's sha256.
     /// </summary>
     public static string SaveAtomically(TwoTowerModel model, string path) => WriteAtomically(path, temporary => model.save_safetensors(temporary));
+
+    /// <summary>A sequence scorer with the items its own vectors belong to and its calibration, written the same crash-safe way. Returns the sha256.</summary>
+    public static string SaveAtomically(SequenceScorer scorer, string path, IReadOnlyList<long> itemIds, (double Scale, double Bias) calibration) =>
+        WriteAtomically(path, temporary => scorer.Save(temporary, itemIds, calibration));
 
     /// <summary>The optimiser's moments and step counts, written the same crash-safe way as weights. Returns the sha256.</summary>
     public static string SaveAtomically(OptimizerHelper optimizer, string path) => WriteAtomically(path, optimizer.save_state_dict);

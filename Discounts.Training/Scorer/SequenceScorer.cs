@@ -46,6 +46,9 @@ public sealed record SequenceFitReport(
     IReadOnlyList<double> EpochLoss, IReadOnlyList<double> ValidationNdcgAt10, double BaseValidationNdcgAt10, int KeptEpoch,
     int Examples, double Seconds, double HistoryPositionsPerSecond, double StepGflopsPerSecond, bool StoppedByTime);
 
+/// <summary>One member's finished epoch: its mean in-batch loss and, when measured, the member's validation NDCG@10.</summary>
+public sealed record SequenceEpoch(int Member, int Epoch, double Loss, double? ValidationNdcgAt10, double Seconds);
+
 /// <summary>
 /// What a fit of every member did, the whole scorer's validation NDCG@10 before and after, and the training steps'
 /// matmul rate against the machine's float32 matmul rate measured in the same run (2048³ products).
@@ -73,11 +76,19 @@ public sealed class SequenceScorer : IDisposable
     private readonly SequenceTowers[] members;
     private readonly float[] itemTextVectors;
     private readonly Tensor textVectors;
+    private readonly Tensor itemTexts;
     private readonly Tensor allItems;
+    private readonly Tensor? ownRows;
     private readonly Device device;
 
     /// <param name="options">How the towers are built (members, dropout, the items' own vectors, seed) and how <see cref="Fit"/> trains them.</param>
-    public SequenceScorer(float[] itemTextVectors, int hidden, Device device, SequenceFitOptions options)
+    /// <param name="ownVectorRows">For a loaded scorer over another catalogue: each text vector's row among the trained
+    /// items' own vectors, or <see cref="SequenceTowers.TextOnly"/> for an item the towers never saw. Null: row i is item i.</param>
+    /// <param name="ownVectorCount">How many items' own vectors the towers hold; by default one per item.</param>
+    /// <param name="userTextVectors">The encoder's vectors of users' texts, which training histories may hold as
+    /// rows after the items' (row <see cref="ItemCount"/> is the first text); they are read, never ranked.</param>
+    public SequenceScorer(float[] itemTextVectors, int hidden, Device device, SequenceFitOptions options, long[]? ownVectorRows = null, int? ownVectorCount = null,
+        float[]? userTextVectors = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Members, 1);
         this.device = device;
@@ -85,14 +96,17 @@ public sealed class SequenceScorer : IDisposable
         ItemCount = itemTextVectors.Length / hidden;
         Hidden = hidden;
         this.itemTextVectors = itemTextVectors;
-        textVectors = tensor(itemTextVectors, [ItemCount, hidden], device: device);
+        float[] rows = userTextVectors is null ? itemTextVectors : [.. itemTextVectors, .. userTextVectors];
+        textVectors = tensor(rows, [rows.Length / hidden, hidden], device: device);
+        itemTexts = textVectors.narrow(0, 0, ItemCount);
         allItems = arange(ItemCount, dtype: ScalarType.Int64, device: device);
+        ownRows = ownVectorRows is null ? null : tensor(ownVectorRows, device: device);
         members = new SequenceTowers[options.Members];
         for (var m = 0; m < members.Length; m++)
         {
             // A member's first weights are drawn here, so the same seed gives the same start.
             manual_seed(options.Seed + m);
-            var towers = new SequenceTowers(hidden, options.Dropout, options.ItemIds ? ItemCount : 0);
+            var towers = new SequenceTowers(hidden, options.Dropout, options.ItemIds ? ownVectorCount ?? ItemCount : 0);
             towers.to(device);
             towers.eval();
             members[m] = towers;
@@ -124,16 +138,52 @@ public sealed class SequenceScorer : IDisposable
     {
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
-        return Joined(members.Select(towers => towers.Items(textVectors, allItems))).cpu().data<float>().ToArray();
+        var own = OwnRows(allItems);
+        return Joined(members.Select(towers => towers.Items(itemTexts, own))).cpu().data<float>().ToArray();
     }
 
-    /// <summary>Unit-length user vectors, row-major [users, <see cref="Dimension"/>], for histories given oldest first (an empty one gives zeros).</summary>
-    public float[] UserVectors(IReadOnlyList<int[]> histories) => UserVectors(histories, members);
+    /// <summary>
+    /// Unit-length item vectors [texts, <see cref="Dimension"/>] of items given by their text vectors (added or edited
+    /// after the scorer was built), each with its row among the own vectors or <see cref="SequenceTowers.TextOnly"/>.
+    /// </summary>
+    public float[] ItemVectorsOfTexts(float[] texts, long[] ownVectorRows)
+    {
+        using var scope = NewDisposeScope();
+        using var inference = inference_mode();
+        var vectors = tensor(texts, [ownVectorRows.Length, Hidden], device: device);
+        var own = tensor(ownVectorRows, device: device);
+        return Joined(members.Select(towers => towers.Items(vectors, own))).cpu().data<float>().ToArray();
+    }
 
-    private float[] UserVectors(IReadOnlyList<int[]> histories, IReadOnlyList<SequenceTowers> scored)
+    /// <summary>
+    /// The own-vector rows of history rows: an item's own row (itself, when the catalogue is the trained one), a user's
+    /// text <see cref="SequenceTowers.TextOnly"/>, padding padding.
+    /// </summary>
+    private Tensor OwnRows(Tensor rows)
+    {
+        using var known = rows.clamp(0, ItemCount - 1);
+        using var mapped = ownRows is null ? known.alias() : ownRows.index_select(0, known.view(-1)).view(rows.shape);
+        using var texts = rows.ge(ItemCount);
+        using var padding = rows.eq(SequenceTowers.Padding);
+        return mapped.masked_fill(texts, SequenceTowers.TextOnly).masked_fill_(padding, SequenceTowers.Padding);
+    }
+
+    /// <summary>The rows of text vectors the scorer holds: the items', then any users' texts it was trained with.</summary>
+    public int TextRows => (int)textVectors.shape[0];
+
+    /// <summary>
+    /// Unit-length user vectors, row-major [users, <see cref="Dimension"/>], for histories given oldest first (an empty
+    /// one gives zeros). Rows from <see cref="TextRows"/> on are rows of <paramref name="extraTexts"/>: texts read by
+    /// their vectors alone, such as what a user wrote.
+    /// </summary>
+    public float[] UserVectors(IReadOnlyList<int[]> histories, float[]? extraTexts = null) => UserVectors(histories, members, extraTexts);
+
+    private float[] UserVectors(IReadOnlyList<int[]> histories, IReadOnlyList<SequenceTowers> scored, float[]? extraTexts = null)
     {
         var dimension = Hidden * scored.Count;
         var result = new float[histories.Count * dimension];
+        using var extra = extraTexts is null ? null : tensor(extraTexts, [extraTexts.Length / Hidden, Hidden], device: device);
+        using var table = extra is null ? null : cat([textVectors, extra], 0);
         const int chunk = 1_024;
         for (var start = 0; start < histories.Count; start += chunk)
         {
@@ -146,8 +196,9 @@ public sealed class SequenceScorer : IDisposable
             using var scope = NewDisposeScope();
             using var inference = inference_mode();
             var indices = HistoryTensor(rows.Select(i => histories[i]).ToArray(), rows.Select(i => histories[i].Length).ToArray());
-            var history = Gather(indices);
-            var vectors = Joined(scored.Select(towers => towers.call(history, indices))).cpu().data<float>().ToArray();
+            var history = Gather(indices, table);
+            var own = OwnRows(indices);
+            var vectors = Joined(scored.Select(towers => towers.call(history, own))).cpu().data<float>().ToArray();
             for (var r = 0; r < rows.Length; r++)
             {
                 vectors.AsSpan(r * dimension, dimension).CopyTo(result.AsSpan(rows[r] * dimension, dimension));
@@ -170,8 +221,19 @@ public sealed class SequenceScorer : IDisposable
     /// <paramref name="stopAfterEpochs"/> (a refit on more data, once an earlier fit chose each member's epoch), each
     /// member runs the same schedule, stops after its epoch and keeps it; validation is then not measured.
     /// </summary>
+    /// <param name="onEpoch">Told after each member's epoch, for a job's loss curve.</param>
     public SequenceEnsembleFit Fit(
-        IReadOnlyList<int[]> sequences, IReadOnlyList<(int[] History, int Target)> validation, Action<string> log, IReadOnlyList<int>? stopAfterEpochs = null)
+        IReadOnlyList<int[]> sequences, IReadOnlyList<(int[] History, int Target)> validation, Action<string> log, IReadOnlyList<int>? stopAfterEpochs = null,
+        Action<SequenceEpoch>? onEpoch = null, CancellationToken cancellationToken = default) =>
+        Fit(ExamplesOf(sequences), validation, log, stopAfterEpochs, onEpoch, cancellationToken);
+
+    /// <summary>
+    /// Fine-tunes every member on <paramref name="examples"/>: each a history (rows oldest first, items' and users'
+    /// texts alike) and the item chosen after it; otherwise as the overload over sequences.
+    /// </summary>
+    public SequenceEnsembleFit Fit(
+        IReadOnlyList<(int[] History, int Target)> examples, IReadOnlyList<(int[] History, int Target)> validation, Action<string> log, IReadOnlyList<int>? stopAfterEpochs = null,
+        Action<SequenceEpoch>? onEpoch = null, CancellationToken cancellationToken = default)
     {
         var baseNdcg = ValidationNdcg(validation);
         var reports = new List<SequenceFitReport>();
@@ -183,7 +245,9 @@ public sealed class SequenceScorer : IDisposable
             }
 
             var memberOptions = Options with { Seed = Options.Seed + m, MaxMinutes = Options.MaxMinutes / members.Length };
-            reports.Add(FitMember(members[m], sequences, validation, memberOptions, log, stopAfterEpochs?[m]));
+            var member = m;
+            reports.Add(FitMember(members[m], examples, validation, memberOptions, log, stopAfterEpochs?[m],
+                onEpoch is null ? null : epoch => onEpoch(epoch with { Member = member }), cancellationToken));
         }
 
         var ndcg = ValidationNdcg(validation);
@@ -198,15 +262,16 @@ public sealed class SequenceScorer : IDisposable
     }
 
     private SequenceFitReport FitMember(
-        SequenceTowers towers, IReadOnlyList<int[]> sequences, IReadOnlyList<(int[] History, int Target)> validation, SequenceFitOptions options, Action<string> log, int? stopAfterEpoch)
+        SequenceTowers towers, IReadOnlyList<(int[] History, int Target)> trainingExamples, IReadOnlyList<(int[] History, int Target)> validation, SequenceFitOptions options,
+        Action<string> log, int? stopAfterEpoch, Action<SequenceEpoch>? onEpoch, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         manual_seed(options.Seed);
-        var examples = Examples(sequences).ToList();
+        var examples = trainingExamples as List<(int[] History, int Target)> ?? [.. trainingExamples];
         var targetCounts = new double[ItemCount];
-        foreach (var (sequence, position) in examples)
+        foreach (var (_, target) in examples)
         {
-            targetCounts[sequences[sequence][position]]++;
+            targetCounts[target]++;
         }
 
         var targetShare = targetCounts.Select(c => Math.Max(c, 0.5) / examples.Count).ToArray();
@@ -237,13 +302,14 @@ public sealed class SequenceScorer : IDisposable
             var steps = 0;
             foreach (var batch in order)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 stepTime.Start();
-                var (loss, gflops) = Step(towers, sequences, batch, targetShare, options.UniformNegatives, random, optimizer);
+                var (loss, gflops) = Step(towers, batch, targetShare, options.UniformNegatives, random, optimizer);
                 stepTime.Stop();
                 lossSum += loss;
                 stepGflops += gflops;
                 schedule.step();
-                positions += batch.Sum(e => Math.Min(e.Position, SequenceTowers.MaxHistory));
+                positions += batch.Sum(e => Math.Min(e.History.Length, SequenceTowers.MaxHistory));
                 steps++;
                 if (Stopwatch.GetElapsedTime(started).TotalMinutes > options.MaxMinutes)
                 {
@@ -263,6 +329,7 @@ public sealed class SequenceScorer : IDisposable
             log(stopAfterEpoch is null
                 ? $"epoch {epoch}: loss {losses[^1]:F4}, validation NDCG@10 {ndcg:F4}, {Stopwatch.GetElapsedTime(started).TotalSeconds:F0} s"
                 : $"epoch {epoch}: loss {losses[^1]:F4}, {Stopwatch.GetElapsedTime(started).TotalSeconds:F0} s");
+            onEpoch?.Invoke(new SequenceEpoch(0, epoch, losses[^1], stopAfterEpoch is null ? ndcg : null, Stopwatch.GetElapsedTime(started).TotalSeconds));
             if (ndcg > best.Ndcg || (stopAfterEpoch is not null && (epoch == lastEpoch || stoppedByTime)))
             {
                 DisposeState(best.State);
@@ -276,6 +343,106 @@ public sealed class SequenceScorer : IDisposable
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var stepSeconds = Math.Max(stepTime.Elapsed.TotalSeconds, 1e-9);
         return new SequenceFitReport(losses, ndcgs, baseNdcg, best.Epoch, examples.Count, seconds, positions / stepSeconds, stepGflops / stepSeconds, stoppedByTime);
+    }
+
+    private const string MemberPrefix = "members.";
+    private const string ItemIdsKey = "item_ids";
+    private const string CalibrationKey = "calibration";
+
+    /// <summary>
+    /// Writes every member's towers, the database ids of the items in row order (whose own vectors they hold) and the
+    /// Platt calibration of the similarity, as one safetensors file.
+    /// </summary>
+    public void Save(string path, IReadOnlyList<long> itemIds, (double Scale, double Bias) calibration)
+    {
+        if (itemIds.Count != ItemCount) throw new ArgumentException($"The scorer holds {ItemCount} items, not {itemIds.Count}.", nameof(itemIds));
+        using var scope = NewDisposeScope();
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal)
+        {
+            [ItemIdsKey] = tensor(itemIds.ToArray()),
+            [CalibrationKey] = tensor(new[] { calibration.Scale, calibration.Bias }),
+        };
+        for (var m = 0; m < members.Length; m++)
+        {
+            foreach (var (name, value) in members[m].state_dict())
+            {
+                tensors[$"{MemberPrefix}{m}.{name}"] = value.detach().cpu();
+            }
+        }
+
+        TorchSharp.PyBridge.Safetensors.SaveStateDict(path, tensors);
+    }
+
+    /// <summary>Whether a safetensors file holds a sequence scorer (rather than the two-tower model), from its header alone.</summary>
+    public static bool IsSequenceFile(string path)
+    {
+        using var file = File.OpenRead(path);
+        Span<byte> size = stackalloc byte[8];
+        file.ReadExactly(size);
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(size);
+        if (length > 100_000_000 || (long)length > file.Length - 8) throw new InvalidDataException($"{Path.GetFileName(path)} is not a safetensors file.");
+        var header = new byte[length];
+        file.ReadExactly(header);
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(header);
+            return json.RootElement.TryGetProperty(ItemIdsKey, out _);
+        }
+        catch (System.Text.Json.JsonException error)
+        {
+            throw new InvalidDataException($"{Path.GetFileName(path)} has a damaged safetensors header.", error);
+        }
+    }
+
+    /// <summary>
+    /// Loads a saved scorer over the catalogue as it is now: <paramref name="textVectors"/> are the encoder's vectors
+    /// of <paramref name="itemIds"/>' texts. Items the file holds keep their own vectors; items it does not are read by
+    /// text alone. Every member's tensors must match exactly.
+    /// </summary>
+    public static (SequenceScorer Scorer, (double Scale, double Bias) Calibration, long[] TrainedItemIds) Load(string path, float[] textVectors, IReadOnlyList<long> itemIds, Device device)
+    {
+        var checkpoint = TorchSharp.PyBridge.Safetensors.LoadStateDict(path);
+        try
+        {
+            if (!checkpoint.TryGetValue(ItemIdsKey, out var trainedIds) || !checkpoint.TryGetValue(CalibrationKey, out var calibration))
+                throw new Weights.WeightMismatchException($"{Path.GetFileName(path)} is not a sequence scorer: it has no {ItemIdsKey} or {CalibrationKey}.");
+            var trained = trainedIds.data<long>().ToArray();
+            var platt = calibration.to(ScalarType.Float64).data<double>().ToArray();
+            var memberCount = checkpoint.Keys.Where(k => k.StartsWith(MemberPrefix, StringComparison.Ordinal))
+                .Select(k => k[MemberPrefix.Length..k.IndexOf('.', MemberPrefix.Length)]).Distinct().Count();
+            if (memberCount == 0 || !checkpoint.TryGetValue($"{MemberPrefix}0.item_adapter.weight", out var adapter))
+                throw new Weights.WeightMismatchException($"{Path.GetFileName(path)} holds no towers.");
+            var hidden = (int)adapter.shape[0];
+            if (textVectors.Length != itemIds.Count * hidden)
+                throw new Weights.WeightMismatchException($"{Path.GetFileName(path)} has {hidden}-wide towers; the encoder's vectors are {textVectors.Length / Math.Max(1, itemIds.Count)} wide.");
+            var ownItems = checkpoint.ContainsKey($"{MemberPrefix}0.item_embeddings.weight");
+            var trainedRow = trained.Select((id, row) => (id, row)).ToDictionary(p => p.id, p => (long)p.row);
+            var ownRows = itemIds.Select(id => trainedRow.TryGetValue(id, out var row) ? row : SequenceTowers.TextOnly).ToArray();
+            var options = new SequenceFitOptions { Members = memberCount, ItemIds = ownItems, Dropout = 0 };
+            var scorer = new SequenceScorer(textVectors, hidden, device, options, ownRows, trained.Length);
+            try
+            {
+                for (var m = 0; m < memberCount; m++)
+                {
+                    var prefix = $"{MemberPrefix}{m}.";
+                    var own = checkpoint.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(p => p.Key[prefix.Length..], p => p.Value);
+                    using var noGrad = no_grad();
+                    Weights.StrictStateDict.Load(scorer.members[m], own, $"{Path.GetFileName(path)} member {m}");
+                    scorer.members[m].eval();
+                }
+            }
+            catch
+            {
+                scorer.Dispose();
+                throw;
+            }
+
+            return (scorer, (platt[0], platt[1]), trained);
+        }
+        finally
+        {
+            foreach (var value in checkpoint.Values) value.Dispose();
+        }
     }
 
     /// <summary>Every next item of every sequence: (sequence, position), its target at that position.</summary>
@@ -295,6 +462,17 @@ public sealed class SequenceScorer : IDisposable
     /// Nothing at or after the target's position may reach it, or the model would learn from the answer.
     /// </summary>
     public static int[] HistoryBefore(int[] sequence, int position) => sequence[..position];
+
+    /// <summary>
+    /// A shop user's history as rows, oldest first: their newest texts, then their newest items (rows given oldest
+    /// first), so the tower, reading newest first, meets the items and then the texts.
+    /// </summary>
+    public static int[] History(IEnumerable<int> textRows, IEnumerable<int> itemRows) =>
+        [.. textRows.TakeLast(Core.Scoring.ScorerHistory.MaxTexts), .. itemRows.TakeLast(Core.Scoring.ScorerHistory.MaxItems)];
+
+    /// <summary>Every next item of every sequence with the items before it (only the last <see cref="SequenceTowers.MaxHistory"/> are read).</summary>
+    public static List<(int[] History, int Target)> ExamplesOf(IReadOnlyList<int[]> sequences) =>
+        [.. Examples(sequences).Select(e => (sequences[e.Sequence][Math.Max(0, e.Position - SequenceTowers.MaxHistory)..e.Position], sequences[e.Sequence][e.Position]))];
 
     /// <summary>
     /// The sampled softmax's cross-entropy: logit = scale × user·item − log(expected count of the item among the
@@ -323,7 +501,8 @@ public sealed class SequenceScorer : IDisposable
         float[] items;
         using (inference_mode())
         {
-            items = Joined(scored.Select(towers => towers.Items(textVectors, allItems))).cpu().data<float>().ToArray();
+            var own = OwnRows(allItems);
+            items = Joined(scored.Select(towers => towers.Items(itemTexts, own))).cpu().data<float>().ToArray();
         }
 
         foreach (var rank in FullRanks(UserVectors(users.Select(u => u.History).ToArray(), scored), items, Hidden * scored.Count, users))
@@ -354,7 +533,8 @@ public sealed class SequenceScorer : IDisposable
             var masked = new bool[itemCount];
             foreach (var item in users[u].History)
             {
-                masked[item] = true;
+                // A history may hold a user's text too (a row past the items): nothing to mask.
+                if (item < itemCount) masked[item] = true;
             }
 
             ranks[u] = LeaveOneOutEvaluation.Rank(scores, users[u].Target, masked);
@@ -367,19 +547,19 @@ public sealed class SequenceScorer : IDisposable
     /// items drawn uniformly; each logit is corrected by the log of how often its item is expected among them
     /// (batch × its share of targets + draws / items), so the sample's bias towards popular items cancels.
     /// </summary>
-    private (double Loss, double Gflops) Step(SequenceTowers towers, IReadOnlyList<int[]> sequences, List<(int Sequence, int Position)> batch, double[] targetShare, int uniformNegatives, Random random, optim.Optimizer optimizer)
+    private (double Loss, double Gflops) Step(SequenceTowers towers, List<(int[] History, int Target)> batch, double[] targetShare, int uniformNegatives, Random random, optim.Optimizer optimizer)
     {
         using var scope = NewDisposeScope();
-        var histories = batch.Select(e => HistoryBefore(sequences[e.Sequence], e.Position)).ToArray();
+        var histories = batch.Select(e => e.History).ToArray();
         var indices = HistoryTensor(histories, histories.Select(h => h.Length).ToArray());
-        var users = towers.call(Gather(indices), indices);
-        var targets = batch.Select(e => sequences[e.Sequence][e.Position]).ToArray();
+        var users = towers.call(Gather(indices), OwnRows(indices));
+        var targets = batch.Select(e => e.Target).ToArray();
         var drawn = Math.Min(uniformNegatives, ItemCount);
         var negatives = targets.Concat(Enumerable.Range(0, drawn).Select(_ => random.Next(ItemCount))).Distinct().ToArray();
         var column = negatives.Select((item, i) => (item, i)).ToDictionary(p => p.item, p => (long)p.i);
         var negativeIndex = tensor(negatives.Select(i => (long)i).ToArray(), device: device);
         var correction = tensor(negatives.Select(i => (float)Math.Log(batch.Count * targetShare[i] + (double)drawn / ItemCount)).ToArray(), device: device);
-        var items = towers.Items(textVectors.index_select(0, negativeIndex), negativeIndex);
+        var items = towers.Items(textVectors.index_select(0, negativeIndex), OwnRows(negativeIndex));
         var labels = tensor(targets.Select(t => column[t]).ToArray(), device: device);
         var loss = SampledSoftmaxLoss(users, items, towers.Scale, correction, labels);
         optimizer.zero_grad();
@@ -421,19 +601,19 @@ public sealed class SequenceScorer : IDisposable
         return tensor(indices, [histories.Count, width], device: device);
     }
 
-    private Tensor Gather(Tensor indices)
+    private Tensor Gather(Tensor indices, Tensor? table = null)
     {
         using var known = indices.clamp_min(0);
         using var flat = known.view(-1);
-        using var rows = textVectors.index_select(0, flat);
+        using var rows = (table ?? textVectors).index_select(0, flat);
         return rows.view(indices.shape[0], indices.shape[1], Hidden);
     }
 
     /// <summary>Batches of examples with equal capped history length, so padding costs nothing.</summary>
-    private static List<List<(int Sequence, int Position)>> Buckets(List<(int Sequence, int Position)> examples, int batchSize)
+    private static List<List<(int[] History, int Target)>> Buckets(List<(int[] History, int Target)> examples, int batchSize)
     {
-        var batches = new List<List<(int, int)>>();
-        foreach (var bucket in examples.GroupBy(e => Math.Min(e.Position, SequenceTowers.MaxHistory)).OrderBy(g => g.Key))
+        var batches = new List<List<(int[] History, int Target)>>();
+        foreach (var bucket in examples.GroupBy(e => Math.Min(e.History.Length, SequenceTowers.MaxHistory)).OrderBy(g => g.Key))
         {
             var members = bucket.ToList();
             for (var start = 0; start < members.Count; start += batchSize)
@@ -472,7 +652,9 @@ public sealed class SequenceScorer : IDisposable
             towers.Dispose();
         }
 
+        itemTexts.Dispose();
         textVectors.Dispose();
         allItems.Dispose();
+        ownRows?.Dispose();
     }
 }

@@ -15,6 +15,12 @@ namespace Discounts.Training.Scorer;
 public sealed class SequenceTowers : nn.Module<Tensor, Tensor, Tensor>
 {
     public const int MaxHistory = 20;
+
+    /// <summary>An empty place in a history row.</summary>
+    public const long Padding = -1;
+
+    /// <summary>A real history place with no item vector of its own: an item the towers were not trained on, or a user's text.</summary>
+    public const long TextOnly = -2;
     private const double InitialRecencyDecay = 0.7;
     private const double InitialTemperature = 0.05;
     private const float PaddingBias = -10000f;
@@ -79,10 +85,11 @@ public sealed class SequenceTowers : nn.Module<Tensor, Tensor, Tensor>
         {
             using var known = items.clamp(0, item_embeddings.weight!.shape[0] - 1);
             using var own = item_embeddings.call(known);
+            using var hasOwn = items.ge(0).unsqueeze(-1).to(own.dtype);
             // In training an item's own vector is dropped half the time, so the text path alone must still rank it:
             // it keeps the vectors from memorising the training sequences, and an item added later has text only.
             using var keep = Bert.Dropout.Apply(ones(own.shape[..^1].Append(1L).ToArray(), own.dtype, own.device), ItemIdDropout, training);
-            using var kept = own.mul(keep);
+            using var kept = own.mul(keep).mul_(hasOwn);
             sum.add_(kept, KeptScalars.One);
         }
 
@@ -90,12 +97,13 @@ public sealed class SequenceTowers : nn.Module<Tensor, Tensor, Tensor>
     }
 
     /// <param name="history">[batch, length, hidden] text vectors of the user's recent items, newest first.</param>
-    /// <param name="historyItems">[batch, length] the items, newest first; -1 pads, and every row has at least one item.</param>
+    /// <param name="historyItems">[batch, length] the items, newest first; <see cref="Padding"/> pads, <see cref="TextOnly"/> marks a
+    /// place read by its text alone, and every row has at least one place that is not padding.</param>
     /// <returns>Unit-length user vectors [batch, hidden].</returns>
     public override Tensor forward(Tensor history, Tensor historyItems)
     {
         var length = history.shape[1];
-        using var mask = historyItems.ge(0).to(ScalarType.Float32);
+        using var mask = historyItems.ne(Padding).to(ScalarType.Float32);
         using var items = Items(history, historyItems);
         using var padding = mask.eq(0);
         using var recency = recency_logits.narrow(0, 0, length);

@@ -163,22 +163,56 @@ public sealed partial class ScorerActivation(
 
     private static bool ProvesFileBad(Exception error) => error is InvalidDataException or Weights.WeightMismatchException;
 
-    public async Task PublishBaseAsync(CancellationToken cancellationToken)
+    public async Task PublishBaseAsync(CancellationToken cancellationToken) => host.Publish(await BuildBaseAsync(cancellationToken));
+
+    /// <summary>A snapshot of the base model over the catalogue as it is now, not published.</summary>
+    public async Task<ScorerSnapshot> BuildBaseAsync(CancellationToken cancellationToken)
     {
         var items = await CatalogueTexts.LoadAsync(db, cancellationToken);
         var (scorer, sha) = models.CreateBase(dropout: 0);
-        host.Publish(ScorerSnapshot.Build(scorer, items, new ScorerVersion(null, "base", sha), options.Value.ServingMaxSequenceLength,
-            new ItemEmbeddingFile(itemStore, models.BaseItemVectorsPath(sha))));
+        return ScorerSnapshot.Build(scorer, items, new ScorerVersion(null, "base", sha), options.Value.ServingMaxSequenceLength,
+            new ItemEmbeddingFile(itemStore, models.BaseItemVectorsPath(sha)));
     }
 
-    private async Task<TimeSpan> PublishAsync(ModelVersion version, CancellationToken cancellationToken)
+    /// <summary>
+    /// A snapshot of a registered version over the catalogue as it is now, not published: the two-tower model, or a
+    /// sequence scorer over the base encoder's vectors of the items' texts. The file's sha256 is checked before it is read.
+    /// </summary>
+    public async Task<ScorerSnapshot> BuildAsync(ModelVersion version, CancellationToken cancellationToken)
     {
         var items = await CatalogueTexts.LoadAsync(db, cancellationToken);
-        var scorer = models.LoadVersion(version.WeightsPath, version.Sha256);
-        var snapshot = ScorerSnapshot.Build(scorer, items, new ScorerVersion(version.Id, version.Name, version.Sha256), options.Value.ServingMaxSequenceLength,
-            new ItemEmbeddingFile(itemStore, models.ItemVectorsPath(version.WeightsPath)));
-        return host.Publish(snapshot);
+        var scorerVersion = new ScorerVersion(version.Id, version.Name, version.Sha256);
+        var maxLength = options.Value.ServingMaxSequenceLength;
+        var path = models.FullPath(version.WeightsPath);
+        if (!SequenceScorer.IsSequenceFile(path))
+        {
+            return ScorerSnapshot.Build(models.LoadVersion(version.WeightsPath, version.Sha256), items, scorerVersion, maxLength,
+                new ItemEmbeddingFile(itemStore, models.ItemVectorsPath(version.WeightsPath)));
+        }
+
+        ScorerModels.VerifySha256(path, version.Sha256);
+        var (encoder, baseSha) = models.CreateBase(dropout: 0);
+        SequenceScorer sequence;
+        long[] trainedIds;
+        (double, double) calibration;
+        ItemEmbeddingCounts counts;
+        try
+        {
+            var (texts, _, textCounts) = itemStore.Embed(encoder, items, baseSha, maxLength, models.BaseItemVectorsPath(baseSha));
+            (sequence, calibration, trainedIds) = SequenceScorer.Load(path, texts, items.Select(i => i.Id).ToList(), encoder.Device);
+            counts = textCounts;
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
+
+        return ScorerSnapshot.BuildSequence(sequence, encoder, trainedIds, calibration, items, scorerVersion, maxLength, counts);
     }
+
+    private async Task<TimeSpan> PublishAsync(ModelVersion version, CancellationToken cancellationToken) =>
+        host.Publish(await BuildAsync(version, cancellationToken));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model version {ModelVersionId} ({Name}) was refused at startup: {Reason}")]
     private static partial void LogVersionRefused(ILogger logger, long modelVersionId, string name, string reason);

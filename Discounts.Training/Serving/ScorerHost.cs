@@ -38,8 +38,8 @@ public sealed partial class ScorerHost(ILogger<ScorerHost>? logger = null) : ISc
     public ScoredBatch Score(IReadOnlyList<ScoringPair> pairs) =>
         WithSnapshot(snapshot => new ScoredBatch(snapshot.Version, snapshot.ScoreUnchecked(pairs)));
 
-    public EmbeddedBatch EmbedUsers(IReadOnlyList<string> userTexts) =>
-        WithSnapshot(snapshot => new EmbeddedBatch(snapshot.Version, snapshot.EmbedUsers(userTexts)));
+    public EmbeddedBatch EmbedUsers(IReadOnlyList<ScorerUser> users) =>
+        WithSnapshot(snapshot => new EmbeddedBatch(snapshot.Version, snapshot.EmbedUsers(users)));
 
     public EmbeddedBatch EmbedItems(IReadOnlyList<long> itemIds) =>
         WithSnapshot(snapshot => new EmbeddedBatch(snapshot.Version, snapshot.EmbedItems(itemIds)));

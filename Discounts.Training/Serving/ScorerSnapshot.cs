@@ -12,29 +12,24 @@ namespace Discounts.Training.Serving;
 /// </summary>
 public sealed class ScorerSnapshot
 {
-    private readonly ScorerModel scorer;
+    private readonly IServedModel model;
     private readonly Dictionary<long, int> itemRows;
     private readonly float[] itemVectors;
     private readonly byte[] itemHashes;
     private readonly Lock additionLock = new();
-    private readonly int maxLength;
-    private readonly (float[] MarginWeights, float MarginBias, float Scale, float Offset) head;
     private int readers;
     private int retired;
     private int disposed;
     private Additions? additions;
 
-    private ScorerSnapshot(ScorerModel scorer, Dictionary<long, int> itemRows, float[] itemVectors, byte[] itemHashes, int maxLength,
-        ScorerVersion version, ItemEmbeddingCounts itemCounts)
+    private ScorerSnapshot(IServedModel model, Dictionary<long, int> itemRows, float[] itemVectors, byte[] itemHashes, ScorerVersion version, ItemEmbeddingCounts itemCounts)
     {
         ItemCounts = itemCounts;
-        this.scorer = scorer;
+        this.model = model;
         this.itemRows = itemRows;
         this.itemVectors = itemVectors;
         this.itemHashes = itemHashes;
-        this.maxLength = maxLength;
         Version = version;
-        head = scorer.Model.ExportHead();
     }
 
     public ScorerVersion Version { get; }
@@ -52,25 +47,51 @@ public sealed class ScorerSnapshot
     public static ScorerSnapshot Build(ScorerModel scorer, IReadOnlyList<CatalogueItem> items, ScorerVersion version, int maxLength,
         ItemEmbeddingFile? itemFile = null)
     {
+        var served = new TwoTowerServed(scorer, maxLength);
         try
         {
             if (items.Count == 0) throw new InvalidOperationException("The catalogue is empty; there is nothing to score.");
             scorer.Model.eval();
             var (vectors, hashes, counts) = itemFile is null
-                ? (ScorerInference.Embed(scorer, items.Select(i => i.Text).ToList(), maxLength), ItemEmbeddingStore.HashTexts(items), new ItemEmbeddingCounts(0, items.Count))
+                ? (served.EmbedItems(items), ItemEmbeddingStore.HashTexts(items), new ItemEmbeddingCounts(0, items.Count))
                 : itemFile.Store.Embed(scorer, items, version.Sha256, maxLength, itemFile.Path);
-            var rows = items.Select((item, row) => (item.Id, row)).ToDictionary(p => p.Id, p => p.row);
-            var snapshot = new ScorerSnapshot(scorer, rows, vectors, hashes, maxLength, version, counts);
-            var warmUp = snapshot.ScoreUnchecked([new ScoringPair("warm-up", items[0].Id)]);
-            if (vectors.Any(v => !float.IsFinite(v)) || warmUp.Any(p => !float.IsFinite(p)))
-                throw new InvalidDataException($"Scorer {version.Name} produces NaN or infinite outputs.");
-            return snapshot;
+            return Checked(served, items, vectors, hashes, version, counts);
         }
         catch
         {
-            scorer.Dispose();
+            served.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Takes ownership of a sequence scorer loaded over <paramref name="items"/> (in that row order) and of the
+    /// <paramref name="encoder"/> that embedded their texts, which also reads items added later and users' texts.
+    /// </summary>
+    public static ScorerSnapshot BuildSequence(SequenceScorer scorer, ScorerModel encoder, IReadOnlyList<long> trainedItemIds, (double Scale, double Bias) calibration,
+        IReadOnlyList<CatalogueItem> items, ScorerVersion version, int maxLength, ItemEmbeddingCounts textCounts)
+    {
+        var served = new SequenceServed(scorer, encoder, items.Select(i => i.Id).ToList(), trainedItemIds, calibration, maxLength);
+        try
+        {
+            if (items.Count == 0) throw new InvalidOperationException("The catalogue is empty; there is nothing to score.");
+            return Checked(served, items, scorer.ItemVectors(), ItemEmbeddingStore.HashTexts(items), version with { ReadsHistory = true }, textCounts);
+        }
+        catch
+        {
+            served.Dispose();
+            throw;
+        }
+    }
+
+    private static ScorerSnapshot Checked(IServedModel served, IReadOnlyList<CatalogueItem> items, float[] vectors, byte[] hashes, ScorerVersion version, ItemEmbeddingCounts counts)
+    {
+        var rows = items.Select((item, row) => (item.Id, row)).ToDictionary(p => p.Id, p => p.row);
+        var snapshot = new ScorerSnapshot(served, rows, vectors, hashes, version, counts);
+        var warmUp = snapshot.ScoreUnchecked([new ScoringPair("warm-up", items[0].Id)]);
+        if (vectors.Any(v => !float.IsFinite(v)) || warmUp.Any(p => !float.IsFinite(p)))
+            throw new InvalidDataException($"Scorer {version.Name} produces NaN or infinite outputs.");
+        return snapshot;
     }
 
     internal bool TryEnter()
@@ -96,25 +117,25 @@ public sealed class ScorerSnapshot
 
     internal float[] ScoreUnchecked(IReadOnlyList<ScoringPair> pairs)
     {
-        var hidden = scorer.Model.HiddenSize;
+        var dimension = model.Dimension;
         var texts = pairs.Select(p => p.UserText).Distinct(StringComparer.Ordinal).ToList();
         var textRow = texts.Select((text, row) => (text, row)).ToDictionary(p => p.text, p => p.row, StringComparer.Ordinal);
-        var userVectors = ScorerInference.Embed(scorer, texts, maxLength);
-        var users = new float[pairs.Count * hidden];
-        var items = new float[pairs.Count * hidden];
+        var userVectors = model.EmbedUsers(texts.Select(ScorerUser.OfText).ToList());
+        var users = new float[pairs.Count * dimension];
+        var items = new float[pairs.Count * dimension];
         for (var i = 0; i < pairs.Count; i++)
         {
-            userVectors.AsSpan(textRow[pairs[i].UserText] * hidden, hidden).CopyTo(users.AsSpan(i * hidden, hidden));
-            ItemVector(pairs[i].ItemId).CopyTo(items.AsSpan(i * hidden, hidden));
+            userVectors.AsSpan(textRow[pairs[i].UserText] * dimension, dimension).CopyTo(users.AsSpan(i * dimension, dimension));
+            ItemVector(pairs[i].ItemId).CopyTo(items.AsSpan(i * dimension, dimension));
         }
-        return ScorerInference.BuyProbabilities(scorer, users, items);
+        return model.ScorePairs(users, items);
     }
 
-    internal float[][] EmbedUsers(IReadOnlyList<string> texts)
+    internal float[][] EmbedUsers(IReadOnlyList<ScorerUser> users)
     {
-        var hidden = scorer.Model.HiddenSize;
-        var flat = ScorerInference.Embed(scorer, texts, maxLength);
-        return [.. Enumerable.Range(0, texts.Count).Select(row => flat.AsSpan(row * hidden, hidden).ToArray())];
+        var dimension = model.Dimension;
+        var flat = model.EmbedUsers(users);
+        return [.. Enumerable.Range(0, users.Count).Select(row => flat.AsSpan(row * dimension, dimension).ToArray())];
     }
 
     internal float[][] EmbedItems(IReadOnlyList<long> itemIds)
@@ -124,7 +145,7 @@ public sealed class ScorerSnapshot
 
     internal CatalogueEmbedding EmbedCatalogue()
     {
-        var hidden = scorer.Model.HiddenSize;
+        var hidden = model.Dimension;
         var ids = new long[itemRows.Count];
         foreach (var (id, row) in itemRows) ids[row] = id;
         if (Volatile.Read(ref additions) is not { } added) return new CatalogueEmbedding(Version, ids, (float[])itemVectors.Clone(), hidden);
@@ -164,8 +185,8 @@ public sealed class ScorerSnapshot
             }
 
             if (changed.Count == 0) return 0;
-            var hidden = scorer.Model.HiddenSize;
-            var embedded = ScorerInference.Embed(scorer, changed.Select(c => c.Item.Text).ToList(), maxLength);
+            var hidden = model.Dimension;
+            var embedded = model.EmbedItems(changed.Select(c => c.Item).ToList());
             if (!embedded.All(float.IsFinite)) throw new InvalidDataException($"Scorer {Version.Name} embeds an item as NaN or infinity.");
             var rows = current is null ? [] : new Dictionary<long, int>(current.Rows);
             var vectors = new List<float>(current?.Vectors ?? []);
@@ -191,34 +212,18 @@ public sealed class ScorerSnapshot
     }
 
     /// <summary>
-    /// The head in managed code for one user against many items: a dot product per item, no tensors, so a request
-    /// scoring a few hundred candidates costs well under a millisecond and never waits on torch's thread pool.
+    /// The head in managed code for one user against many items, no tensors, so a request scoring a few hundred
+    /// candidates costs well under a millisecond and never waits on torch's thread pool.
     /// </summary>
     internal float[] ScoreUserVector(float[] userVector, IReadOnlyList<long> itemIds)
     {
-        var hidden = scorer.Model.HiddenSize;
-        if (userVector.Length != hidden) throw new ArgumentException($"A user vector has {hidden} floats.", nameof(userVector));
-        var w = head.MarginWeights.AsSpan();
-        var wu = w[..hidden];
-        var wv = w.Slice(hidden, hidden);
-        var wa = w.Slice(2 * hidden, hidden);
-        var wm = w.Slice(3 * hidden, hidden);
-        // Per user once: the u part of the margin, and v's weights folded with u∘v's (wv + wm⊙u).
-        var userPart = head.MarginBias + VectorMath.Dot(wu, userVector);
-        var itemWeights = new float[hidden];
-        for (var h = 0; h < hidden; h++) itemWeights[h] = wv[h] + wm[h] * userVector[h];
+        if (userVector.Length != model.Dimension) throw new ArgumentException($"A user vector has {model.Dimension} floats.", nameof(userVector));
+        var head = model.HeadFor(userVector);
         var result = new float[itemIds.Count];
         for (var i = 0; i < itemIds.Count; i++)
         {
             var item = TryItemVector(itemIds[i]);
-            if (item.IsEmpty)
-            {
-                result[i] = float.NaN;
-                continue;
-            }
-
-            var margin = userPart + VectorMath.PairMargin(itemWeights, wa, userVector, item);
-            result[i] = 1f / (1f + MathF.Exp(-(head.Scale * margin + head.Offset)));
+            result[i] = item.IsEmpty ? float.NaN : head.Probability(item);
         }
         return result;
     }
@@ -232,7 +237,7 @@ public sealed class ScorerSnapshot
     /// <summary>The item's vector, from the additions when it was added or edited since the build; empty when unknown.</summary>
     private ReadOnlySpan<float> TryItemVector(long itemId)
     {
-        var hidden = scorer.Model.HiddenSize;
+        var hidden = model.Dimension;
         if (Volatile.Read(ref additions) is { } added && added.Rows.TryGetValue(itemId, out var addedRow))
             return added.Vectors.AsSpan(addedRow * hidden, hidden);
         return itemRows.TryGetValue(itemId, out var row) ? itemVectors.AsSpan(row * hidden, hidden) : default;
@@ -243,6 +248,6 @@ public sealed class ScorerSnapshot
 
     private void DisposeOnce()
     {
-        if (Interlocked.Exchange(ref disposed, 1) == 0) scorer.Dispose();
+        if (Interlocked.Exchange(ref disposed, 1) == 0) model.Dispose();
     }
 }

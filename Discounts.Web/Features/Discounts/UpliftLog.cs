@@ -63,7 +63,7 @@ public static class UpliftLog
                 return null;
             }
 
-            var embedded = scorer.EmbedUsers(texts);
+            var embedded = scorer.EmbedUsers(texts.Select(ScorerUser.OfText).ToList());
             return embedded.Version == version ? embedded.Vectors : null;
         };
     }

@@ -93,18 +93,28 @@ public static partial class FitRecommendationBlend
         var profiles = ProfileComputation.Build(before, textModel, cutoff);
         var version = scorer?.ActiveVersion;
         var matrix = scorer is null || version is null ? null : ItemMatrix.From(scorer.EmbedCatalogue(), index);
+        var wanted = activity.Select(a => a.UserId).ToHashSet();
+        var byUser = events.Where(e => wanted.Contains(e.UserId)).GroupBy(e => e.UserId)
+            .ToDictionary(g => g.Key, g => g.OrderBy(e => e.OccurredAt).ToList());
         var vectors = new float[]?[profiles.Count];
         if (scorer is not null && version is not null)
         {
+            var written = before.ToDictionary(a => a.UserId, a => a.Texts);
+            var inputs = profiles.Select(p => version.ReadsHistory
+                ? new ScorerUser(p.ProfileText,
+                    ScorerHistory.Recent((byUser.GetValueOrDefault(p.UserId) ?? []).Where(e => e.OccurredAt <= cutoff).Reverse().Select(e => (e.ItemId, e.Kind))),
+                    [.. written.GetValueOrDefault(p.UserId, []).OrderByDescending(t => t.OccurredAt).Take(ScorerHistory.MaxTexts).Select(t => t.Text)])
+                : ScorerUser.OfText(p.ProfileText)).ToList();
             for (var start = 0; start < profiles.Count; start += 32)
             {
-                var chunk = Enumerable.Range(start, Math.Min(32, profiles.Count - start)).Where(i => profiles[i].ProfileText.Length > 0).ToList();
+                var chunk = Enumerable.Range(start, Math.Min(32, profiles.Count - start))
+                    .Where(i => inputs[i].Text.Length > 0 || inputs[i].RecentItemIds.Count > 0).ToList();
                 if (chunk.Count == 0)
                 {
                     continue;
                 }
 
-                var embedded = scorer.EmbedUsers(chunk.Select(i => profiles[i].ProfileText).ToList());
+                var embedded = scorer.EmbedUsers(chunk.Select(i => inputs[i]).ToList());
                 for (var k = 0; k < chunk.Count; k++)
                 {
                     vectors[chunk[k]] = embedded.Vector(k, version);
@@ -112,9 +122,6 @@ public static partial class FitRecommendationBlend
             }
         }
 
-        var wanted = activity.Select(a => a.UserId).ToHashSet();
-        var byUser = events.Where(e => wanted.Contains(e.UserId)).GroupBy(e => e.UserId)
-            .ToDictionary(g => g.Key, g => g.OrderBy(e => e.OccurredAt).ToList());
         var groups = new List<FitGroup>(profiles.Count);
         for (var u = 0; u < profiles.Count; u++)
         {

@@ -30,7 +30,8 @@ public static class GetTrainingMetrics
             if (!await db.TrainingRuns.AnyAsync(r => r.Id == query.Id, cancellationToken))
                 throw new NotFoundException("Training run", query.Id.ToString(CultureInfo.InvariantCulture));
             var points = await db.LossPoints.AsNoTracking()
-                .Where(p => p.TrainingRunId == query.Id && p.Split == LossSplit.Validation)
+                // A sequence run measures validation NDCG@10 with each epoch's training point.
+                .Where(p => p.TrainingRunId == query.Id && (p.Split == LossSplit.Validation || p.MetricsJson != null))
                 .OrderBy(p => p.Step)
                 .Select(p => new { p.Step, p.Epoch, p.MetricsJson })
                 .ToListAsync(cancellationToken);

@@ -33,7 +33,9 @@ public static class StartTrainingRun
         int? MaxValidationUsers = null,
         int? Seed = null,
         int? LogEverySteps = null,
-        bool? ForcePromote = null)
+        bool? ForcePromote = null,
+        ScorerKind? Model = null,
+        SequenceFitOptions? Sequence = null)
     {
         public FineTuneHyperparameters Over(FineTuneHyperparameters defaults) => defaults with
         {
@@ -54,6 +56,8 @@ public static class StartTrainingRun
             Seed = Seed ?? defaults.Seed,
             LogEverySteps = LogEverySteps ?? defaults.LogEverySteps,
             ForcePromote = ForcePromote ?? defaults.ForcePromote,
+            Model = Model ?? defaults.Model,
+            Sequence = Sequence ?? defaults.Sequence,
         };
     }
 
@@ -79,6 +83,18 @@ public static class StartTrainingRun
             RuleFor(c => c.Hyperparameters.ValidationDays).InclusiveBetween(1, 365).OverridePropertyName("validationDays");
             RuleFor(c => c.Hyperparameters.MaxValidationUsers).InclusiveBetween(1, 100_000).OverridePropertyName("maxValidationUsers");
             RuleFor(c => c.Hyperparameters.LogEverySteps).InclusiveBetween(1, 10_000).OverridePropertyName("logEverySteps");
+            RuleFor(c => c.Hyperparameters.Model).IsInEnum().OverridePropertyName("model");
+            When(c => c.Hyperparameters.Sequence is not null, () =>
+            {
+                RuleFor(c => c.Hyperparameters.Sequence!.Epochs).InclusiveBetween(1, 50).OverridePropertyName("sequence.epochs");
+                RuleFor(c => c.Hyperparameters.Sequence!.BatchSize).InclusiveBetween(2, 8_192).OverridePropertyName("sequence.batchSize");
+                RuleFor(c => c.Hyperparameters.Sequence!.LearningRate).GreaterThan(0).LessThanOrEqualTo(1).OverridePropertyName("sequence.learningRate");
+                RuleFor(c => c.Hyperparameters.Sequence!.WeightDecay).InclusiveBetween(0, 100).OverridePropertyName("sequence.weightDecay");
+                RuleFor(c => c.Hyperparameters.Sequence!.Dropout).InclusiveBetween(0, 0.9).OverridePropertyName("sequence.dropout");
+                RuleFor(c => c.Hyperparameters.Sequence!.UniformNegatives).InclusiveBetween(0, 100_000).OverridePropertyName("sequence.uniformNegatives");
+                RuleFor(c => c.Hyperparameters.Sequence!.Members).InclusiveBetween(1, 8).OverridePropertyName("sequence.members");
+                RuleFor(c => c.Hyperparameters.Sequence!.MaxMinutes).GreaterThan(0).LessThanOrEqualTo(24 * 60).OverridePropertyName("sequence.maxMinutes");
+            });
         }
     }
 
