@@ -123,6 +123,8 @@ public sealed class UiBrowserTests
         var page = await BrowserHost.SignInAsync(context, ApiRole.Scientist);
         await page.GotoAsync("/ui/runs");
         await page.ClickAsync("#start-run summary");
+        Assert.That(await page.Locator("select[name=Model] option").AllTextContentsAsync(), Has.Count.EqualTo(2), "two-tower or sequence");
+        Assert.That(await page.InputValueAsync("select[name=Model]"), Is.EqualTo("TwoTower"), "the configured default");
         // Far longer than needed (800 steps), so the page polling once a second sees it move; it is cancelled as soon as
         // it has, so the suite does not wait for it.
         await page.FillAsync("input[name=Epochs]", "10");
