@@ -18,7 +18,10 @@ public sealed record ScorerUser(string Text, IReadOnlyList<long> RecentItemIds, 
     public static ScorerUser OfText(string text) => new(text, []);
 }
 
-/// <summary>Which of a user's events the sequence scorer reads, and learns to predict: the ones the blend counts as interest shown.</summary>
+/// <summary>
+/// The events that count as interest shown: the blend's labels, and what the sequence scorer reads and learns to
+/// predict. One list, so the scorer is trained on the blend's positives.
+/// </summary>
 public static class ScorerHistory
 {
     /// <summary>The most recent items read; with <see cref="MaxTexts"/>, the sequence scorer's twenty places.</summary>
@@ -28,7 +31,7 @@ public static class ScorerHistory
 
     public static readonly EventKind[] Kinds = [EventKind.Click, EventKind.Cart, EventKind.Purchase];
 
-    public static bool Counts(EventKind kind) => kind is EventKind.Click or EventKind.Cart or EventKind.Purchase;
+    public static bool Counts(EventKind kind) => Array.IndexOf(Kinds, kind) >= 0;
 
     /// <summary>The distinct items of counted events, newest first, from events given newest first; at most <see cref="MaxItems"/>.</summary>
     public static long[] Recent(IEnumerable<(long ItemId, EventKind Kind)> newestFirst)

@@ -25,8 +25,6 @@ public static partial class FitRecommendationBlend
 {
     public const string JobId = "fit-recommendation-blend";
 
-    private static readonly EventKind[] PositiveKinds = [EventKind.Click, EventKind.Cart, EventKind.Purchase];
-
     public sealed record Command : ICommand<Result>;
 
     public sealed record Result(string Version, string ModelVersion, IReadOnlyDictionary<string, double> Weights, double Intercept, BlendFitReport Report);
@@ -75,7 +73,7 @@ public static partial class FitRecommendationBlend
 
     /// <summary>Users who clicked, carted or bought after the cut-off, in id order, at most <paramref name="max"/>.</summary>
     public static List<long> ValidationUsers(IEnumerable<ActivityRow> events, DateTime cutoff, int max) =>
-        events.Where(e => e.OccurredAt > cutoff && PositiveKinds.Contains(e.Kind)).Select(e => e.UserId).Distinct().Order().Take(max).ToList();
+        events.Where(e => e.OccurredAt > cutoff && ScorerHistory.Counts(e.Kind)).Select(e => e.UserId).Distinct().Order().Take(max).ToList();
 
     /// <summary>
     /// One labelled candidate list per validation user, generated exactly as serving generates it, from what was known
@@ -129,7 +127,7 @@ public static partial class FitRecommendationBlend
             var earlier = userEvents.Where(e => e.OccurredAt <= cutoff).ToList();
             var history = earlier.Select(e => index.RowOf(e.ItemId)).OfType<int>().ToList();
             var bought = earlier.Where(e => e.Kind == EventKind.Purchase).Select(e => index.RowOf(e.ItemId)).OfType<int>().ToHashSet();
-            var after = userEvents.Where(e => e.OccurredAt > cutoff && PositiveKinds.Contains(e.Kind)).Select(e => index.RowOf(e.ItemId)).OfType<int>().ToHashSet();
+            var after = userEvents.Where(e => e.OccurredAt > cutoff && ScorerHistory.Counts(e.Kind)).Select(e => index.RowOf(e.ItemId)).OfType<int>().ToHashSet();
             // The same JSON round trip as a stored profile, so interests are read exactly as serving reads them.
             var interests = ProfileJson.Interests(
                 JsonSerializer.Serialize(profiles[u].Keywords, ProfileJson.Options), JsonSerializer.Serialize(profiles[u].Topics, ProfileJson.Options));
