@@ -56,8 +56,8 @@ public sealed class DiscountingOptions : IValidatableObject
     /// price language (<see cref="PriceLanguage"/>: what the user's searches and chats say about price sensitivity,
     /// read through the scorer's user tower and learned from the log) priced by the language head
     /// (<see cref="UpliftLearnerOptions.LanguageHead"/>); every text read as of each decision. Off by default: on the
-    /// nine documented shops the language features beat 10 % for everyone on 7 of 9 and raised the median share of the
-    /// oracle's incremental profit from 0.619 to 0.684, short of the 0.70 and 9 of 9 the switch is held to
+    /// nine documented shops the language features beat 10 % for everyone on 8 of 9 and raised the median share of the
+    /// oracle's incremental profit from 0.619 to 0.691, short of the 0.70 and 9 of 9 the switch is held to
     /// (docs/BENCHMARKS.md). A model records
     /// the setting it was trained with, and quotes follow the model, so changing it takes effect with the next training.
     /// </summary>

@@ -8,7 +8,10 @@ public sealed record StrategyOutcome(string Strategy, double ExpectedProfitCents
 
 /// <summary>How close the model's estimates came to the hidden truth on the held-out decisions.</summary>
 /// <param name="P0Correlation">How well the predicted chance of buying without a discount follows the true one, across decisions.</param>
-public sealed record EstimateQuality(double MeanPredictedP0, double MeanTrueP0, double MeanPredictedUplift, double MeanTrueUplift, double UpliftCorrelation, double P0Correlation);
+/// <param name="LanguageCorrelation">How well the price language's reading of each held-out user follows their hidden price
+/// sensitivity; 0 with the language features off.</param>
+public sealed record EstimateQuality(double MeanPredictedP0, double MeanTrueP0, double MeanPredictedUplift, double MeanTrueUplift, double UpliftCorrelation, double P0Correlation,
+    double LanguageCorrelation = 0);
 
 /// <param name="Learner">The learner the training log chose, and the shrinkage λ with its population lift.</param>
 public sealed record SimulationResult(
@@ -19,7 +22,8 @@ public sealed record SimulationResult(
 /// the product with its text features off (the default), and with its language features on
 /// (<see cref="DiscountingOptions.TextFeatures"/>: topic and keyword match, the price language and the language head).
 /// </summary>
-public sealed record ShopShares(int Seed, double Flat10, double TextOff, double Language, double OracleIncrementalCents, int Breaches, string LanguageLearner);
+/// <param name="LanguageCorrelation">How well the price language's reading of the held-out users follows their hidden sensitivity.</param>
+public sealed record ShopShares(int Seed, double Flat10, double TextOff, double Language, double OracleIncrementalCents, int Breaches, string LanguageLearner, double LanguageCorrelation);
 
 /// <summary>
 /// Replays the demo shop with its hidden ground truth. The uplift model learns from the randomised offers of half the
@@ -90,7 +94,10 @@ public static class PolicySimulation
         var trueUplift = decisions.Select((d, i) => DemoShop.PurchaseProbability(d.Taste, d.Item, top) - trueP0[i]).ToArray();
         var predictedUplift = probabilities.Select(p => p[^1] - p[0]).ToArray();
         var quality = new EstimateQuality(probabilities.Average(p => p[0]), trueP0.Average(), predictedUplift.Average(), trueUplift.Average(), Correlation(predictedUplift, trueUplift),
-            Correlation(probabilities.Select(p => p[0]).ToArray(), trueP0));
+            Correlation(probabilities.Select(p => p[0]).ToArray(), trueP0),
+            Correlation(
+                tastes.Select(t => language.ScoreBefore(history.GetValueOrDefault(t.First.Id)?.Texts ?? [], asOf)).ToArray(),
+                tastes.Select(t => t.Second.PriceSensitivity).ToArray()));
         return new SimulationResult(rows.Count, tastes.Count, decisions.Count,
             strategies.Select(s => s with { IncrementalProfitCents = s.ExpectedProfitCents - baseline }).ToList(), quality,
             $"{model.Learner.Chosen} (out-of-fold Qini by candidate: {string.Join(", ", model.Learner.CandidateScores.Select(q => q.ToString("F4")))}); "
@@ -115,7 +122,8 @@ public static class PolicySimulation
             Incremental(language, "uplift policy") / oracle,
             oracle,
             textOff.Strategies.Concat(language.Strategies).Sum(s => s.GuardrailBreaches),
-            language.Learner);
+            language.Learner,
+            language.Quality.LanguageCorrelation);
     }
 
     /// <summary>The shop's text model, fitted as the profile rebuild fits one: every stored text is one document.</summary>

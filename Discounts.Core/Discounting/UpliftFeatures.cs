@@ -162,6 +162,9 @@ public static class UpliftFeatures
     /// <summary>The column of <see cref="TextMatch.PriceLanguage"/>, which the language head's lift reads.</summary>
     public const int PriceLanguageColumn = 15;
 
+    /// <summary>The column of <see cref="UserSignals.PricePaidVersusViewed"/>, the behaviour the language head's lift reads beside the words.</summary>
+    public const int PricePaidVersusViewedColumn = 13;
+
     /// <param name="text">The user's words against the item's, as of the decision (<see cref="TextMatcher"/>).</param>
     /// <param name="scorerProbability">
     /// The purchase scorer's p(buy) at the list price, as logged when the offer was made; null where none was logged

@@ -32,6 +32,8 @@ public sealed class SimulateDiscountsVerbTests
                 Is.EqualTo(direct["10% for everyone"].IncrementalProfitCents / direct["oracle"].IncrementalProfitCents).Within(1e-4));
             Assert.That(shares.GetProperty("language").GetDouble(), Is.InRange(0.0, 1.0));
             Assert.That(root.GetProperty("languageBeatsFlatOn").GetInt32(), Is.InRange(0, 1));
+            // The learned reading of the users' words follows their hidden price sensitivity (0.59 on this shop).
+            Assert.That(root.GetProperty("perShop")[0].GetProperty("languageReadingCorrelation").GetDouble(), Is.GreaterThan(0.3));
         });
     }
 

@@ -31,7 +31,7 @@ public static class SimulateDiscountsVerb
         {
             var shares = PolicySimulation.CompareOnShop(DemoShopGenerator.Generate(new DemoShopOptions { Seed = seed }, Anchor), seed, embedder.Embed);
             shops.Add(shares);
-            Console.Error.WriteLine($"seed {seed}: flat10 {shares.Flat10:F3}, text off {shares.TextOff:F3}, language {shares.Language:F3}; "
+            Console.Error.WriteLine($"seed {seed}: flat10 {shares.Flat10:F3}, text off {shares.TextOff:F3}, language {shares.Language:F3} (its reading follows the hidden sensitivity at r = {shares.LanguageCorrelation:F2}); "
                                     + $"oracle +{shares.OracleIncrementalCents / 100:F0}; breaches {shares.Breaches}; {shares.LanguageLearner}");
         }
 
@@ -48,7 +48,7 @@ public static class SimulateDiscountsVerb
             ["shops"] = shops.Count,
             ["breaches"] = shops.Sum(s => s.Breaches),
             ["seeds"] = seeds,
-            ["perShop"] = shops.Select(s => new { s.Seed, flat10 = Math.Round(s.Flat10, 4), textOff = Math.Round(s.TextOff, 4), language = Math.Round(s.Language, 4) }),
+            ["perShop"] = shops.Select(s => new { s.Seed, flat10 = Math.Round(s.Flat10, 4), textOff = Math.Round(s.TextOff, 4), language = Math.Round(s.Language, 4), languageReadingCorrelation = Math.Round(s.LanguageCorrelation, 3) }),
             ["minutes"] = Math.Round(Stopwatch.GetElapsedTime(started).TotalMinutes, 2),
         }));
         return 0;

@@ -36,6 +36,34 @@ public sealed class MultiplicativeLiftTests
         });
     }
 
+    [Test]
+    public void LanguageHead_WhenTheLiftFallsWithThePricePaidAgainstViewed_PricesLowerPayersAsMoreResponsive()
+    {
+        // Users who buy below what they look at respond more to a discount, at the same words: the head's lift reads both.
+        var random = new Random(5);
+        var rows = Enumerable.Range(0, 30_000).Select(_ =>
+        {
+            var x = new float[UpliftFeatures.Count];
+            x[UpliftFeatures.PriceLanguageColumn] = (float)random.NextDouble();
+            x[UpliftFeatures.PricePaidVersusViewedColumn] = (float)(random.NextDouble() - 0.5);
+            var arm = random.Next(Doses.Length);
+            var lift = 0.03 + 0.03 * x[UpliftFeatures.PriceLanguageColumn] - 0.05 * x[UpliftFeatures.PricePaidVersusViewedColumn];
+            return new UpliftRow(x, arm, random.NextDouble() < 0.08 * (1 + Doses[arm] * lift));
+        }).ToList();
+
+        var learner = UpliftLearner.Fit(rows, Doses.Length, UpliftLearnerOptions.LanguageHead, seed: 1, Doses);
+
+        var paysLess = new float[UpliftFeatures.Count];
+        paysLess[UpliftFeatures.PriceLanguageColumn] = 0.5f;
+        paysLess[UpliftFeatures.PricePaidVersusViewedColumn] = -0.4f;
+        var paysMore = (float[])paysLess.Clone();
+        paysMore[UpliftFeatures.PricePaidVersusViewedColumn] = 0.4f;
+        var predicted = learner.Predict([paysLess, paysMore]);
+        double RelativeLiftAtTop(double[] p) => p[^1] / p[0] - 1;
+        Assert.That(RelativeLiftAtTop(predicted[0]), Is.GreaterThan(RelativeLiftAtTop(predicted[1]) + 0.3),
+            "the true relative lift at 20 % is 1.15 for the lower payer and 0.35 for the higher");
+    }
+
     private static List<UpliftRow> Draw(int count, int seed, Func<float[], double> baseline, Func<float[], double> lift)
     {
         var random = new Random(seed);
