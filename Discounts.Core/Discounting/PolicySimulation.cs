@@ -11,7 +11,7 @@ public sealed record StrategyOutcome(string Strategy, double ExpectedProfitCents
 /// <param name="LanguageCorrelation">How well the price language's reading of each held-out user follows their hidden price
 /// sensitivity; 0 with the language features off.</param>
 public sealed record EstimateQuality(double MeanPredictedP0, double MeanTrueP0, double MeanPredictedUplift, double MeanTrueUplift, double UpliftCorrelation, double P0Correlation,
-    double LanguageCorrelation = 0);
+    double LanguageCorrelation);
 
 /// <param name="Learner">The learner the training log chose, and the shrinkage λ with its population lift.</param>
 public sealed record SimulationResult(

@@ -64,6 +64,20 @@ public sealed class MultiplicativeLiftTests
             "the true relative lift at 20 % is 1.15 for the lower payer and 0.35 for the higher");
     }
 
+    [Test]
+    public void Build_WhenThePriceSignalsAreSet_PutsThemInTheColumnsTheLanguageHeadReads()
+    {
+        var signals = new UserSignals(3, 9_000, 4, 12, 0.5, 1, 0.2, 5, 0.1, 0.05, PricePaidVersusViewed: -0.37, PriceTalkShare: 0.3, AverageBasketCents: 4_000);
+
+        var features = UpliftFeatures.Build(signals, 2_000, 1_200, new TextMatch(0.1, 0.2, PriceLanguage: 0.64), scorerProbability: null);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(features[UpliftFeatures.PricePaidVersusViewedColumn], Is.EqualTo(-0.37f));
+            Assert.That(features[UpliftFeatures.PriceLanguageColumn], Is.EqualTo(0.64f));
+        });
+    }
+
     private static List<UpliftRow> Draw(int count, int seed, Func<float[], double> baseline, Func<float[], double> lift)
     {
         var random = new Random(seed);
